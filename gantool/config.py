@@ -1,0 +1,110 @@
+"""Frozen per-command configs. validate() names the offending flag (habit 2).
+
+A config is built from the command's options, validated, written next to the output
+before any work starts, and printed by --dry-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gantool.errors import UsageError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+BUILTIN_SOURCES = ("builtin:digits",)
+CROP_MODES = ("face", "center", "none")
+FACE_MODES = ("largest", "all")
+PAD_MODES = ("reflect", "edge", "black")
+
+
+@dataclass(frozen=True)
+class PrepConfig:
+    src: str
+    out: str
+    size: int
+    channels: int
+    crop: str
+    min_confidence: float = 0.95
+    min_face: int = 20
+    faces: str = "largest"
+    margin: float = 0.25
+    align: bool = False
+    pad: str = "reflect"
+    detect_size: int = 640
+    batch: int = 8
+    workers: int = 1
+    shard_size: int = 5000
+    overwrite: bool = False
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.src.startswith("builtin:")
+
+    def validate(self) -> "PrepConfig":
+        if self.is_builtin:
+            if self.src not in BUILTIN_SOURCES:
+                raise UsageError(
+                    f"SRC: unknown built-in dataset {self.src!r}; known: {', '.join(BUILTIN_SOURCES)}"
+                )
+        else:
+            p = Path(self.src)
+            if not p.exists():
+                raise UsageError(f"SRC: folder not found: {self.src}")
+            if not p.is_dir():
+                raise UsageError(f"SRC: not a folder: {self.src} (give a folder of photos or builtin:digits)")
+        if self.size < 8:
+            raise UsageError(f"--size: must be >= 8, got {self.size}")
+        if self.size > 8192:
+            raise UsageError(f"--size: must be <= 8192, got {self.size}")
+        if self.channels not in (1, 3):
+            raise UsageError(f"--channels: must be 1 or 3, got {self.channels}")
+        if self.crop not in CROP_MODES:
+            raise UsageError(f"--crop: must be one of {', '.join(CROP_MODES)}, got {self.crop!r}")
+        if self.is_builtin and self.crop == "face":
+            raise UsageError("--crop face: built-in digits have no faces; use --crop none")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise UsageError(f"--min-confidence: must be in [0, 1], got {self.min_confidence}")
+        if self.min_face < 1:
+            raise UsageError(f"--min-face: must be >= 1 px, got {self.min_face}")
+        if self.faces not in FACE_MODES:
+            raise UsageError(f"--faces: must be one of {', '.join(FACE_MODES)}, got {self.faces!r}")
+        if not 0.0 <= self.margin <= 4.0:
+            raise UsageError(f"--margin: must be in [0, 4] (fraction of the face size per side), got {self.margin}")
+        if self.pad not in PAD_MODES:
+            raise UsageError(f"--pad: must be one of {', '.join(PAD_MODES)}, got {self.pad!r}")
+        if self.detect_size < 64:
+            raise UsageError(f"--detect-size: must be >= 64, got {self.detect_size}")
+        if self.batch < 1:
+            raise UsageError(f"--batch: must be >= 1, got {self.batch}")
+        if self.workers < 1:
+            raise UsageError(f"--workers: must be >= 1, got {self.workers}")
+        if self.shard_size < 1:
+            raise UsageError(f"--shard-size: must be >= 1, got {self.shard_size}")
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out: exists and is not a folder: {self.out}")
+        if out.exists() and any(out.iterdir()) and not self.overwrite:
+            raise UsageError(f"--out: {self.out} already exists; pass --overwrite to replace it")
+        if not self.is_builtin:
+            src = Path(self.src).resolve()
+            o = out.resolve()
+            if o == src or src in o.parents:
+                raise UsageError("--out: must not be inside SRC (the output would be scanned as input)")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def default_name(src: str) -> str:
+    if src.startswith("builtin:"):
+        return src.split(":", 1)[1]
+    name = Path(src).resolve().name or "photos"
+    return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name)

@@ -1,0 +1,169 @@
+"""`prep` as a library call: run_prep(config, progress) -> PrepResult. Never prints."""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from gantool import __version__
+from gantool.atomic import write_json
+from gantool.config import PrepConfig
+from gantool.errors import DataError, RunError
+from gantool.prep import pack, sources, work
+
+MANIFEST_SCHEMA = 1
+ProgressFn = Callable[[int, int], None]  # (files done, files total)
+
+
+@dataclass(frozen=True)
+class PrepResult:
+    out: str
+    count: int
+    found: int
+    ignored: int
+    skipped: dict = field(default_factory=dict)
+    enlarged: int = 0
+    shards: int = 0
+    seconds: float = 0.0
+    images_per_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _chunks_from_folder(cfg: PrepConfig, scan: sources.Scan, state: dict) -> Iterator[list[str]]:
+    """Yield batches of unique files; byte-identical duplicates are recorded, not yielded."""
+    seen: dict[str, str] = {}
+    chunk: list[str] = []
+    for path in scan.images:
+        digest = sources.file_sha256(path)
+        if digest is not None:
+            if digest in seen:
+                state["skipped"].append(("duplicate", path, f"same bytes as {os.path.relpath(seen[digest], cfg.src)}"))
+                state["done"] += 1
+                continue
+            seen[digest] = path
+        state["hash"][path] = digest
+        chunk.append(path)
+        if len(chunk) == cfg.batch:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _execute(cfg: PrepConfig, kind: str, chunks: Iterator[list], n_chunks: int) -> Iterator[list]:
+    """Run chunks in order, in-process or on a spawn pool with a bounded window in flight."""
+    workers = max(1, min(cfg.workers, n_chunks))
+    if workers == 1:
+        work.init_worker(cfg, None)
+        for chunk in chunks:
+            yield work.run_chunk(kind, chunk)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=work.init_worker,
+        initargs=(cfg, work.worker_threads(workers)),
+    )
+    window: collections.deque = collections.deque()
+    try:
+        for chunk in chunks:
+            window.append(pool.submit(work.run_chunk, kind, chunk))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    except cf.process.BrokenProcessPool:
+        raise RunError("a prep worker process died (out of memory?); try --workers 1 or a smaller --batch") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
+    t0 = time.monotonic()
+    out = Path(cfg.out)
+    staging = pack.make_staging(out)
+    try:
+        write_json(staging / "config.json", {"schema": MANIFEST_SCHEMA, "gantool_version": __version__,
+                                             "command": "prep", "config": cfg.to_dict()})
+        state: dict = {"skipped": [], "done": 0, "hash": {}}
+        if cfg.is_builtin:
+            kind, total, ignored = "digits", len(sources.digits()[1]), 0
+            chunks = sources.iter_digit_chunks(cfg.batch)
+            n_chunks = -(-total // cfg.batch)
+        else:
+            kind = "files"
+            scan = sources.scan_folder(cfg.src)
+            total, ignored = len(scan.images), scan.ignored
+            for path, why in scan.errors:
+                state["skipped"].append(("unreadable", path, why))
+            chunks = _chunks_from_folder(cfg, scan, state)
+            n_chunks = -(-total // cfg.batch)
+        if progress:
+            progress(0, total)
+        writer = pack.ShardWriter(staging, cfg.shard_size, cfg.size, cfg.channels)
+        images: list[dict] = []
+        enlarged = 0
+        for outcomes in _execute(cfg, kind, chunks, n_chunks):
+            for oc in outcomes:
+                state["done"] += 1
+                if oc.reason is not None:
+                    state["skipped"].append((oc.reason, oc.source, oc.detail))
+                    continue
+                for crop, rec in oc.crops:
+                    shard, offset = writer.add(crop)
+                    enlarged += bool(rec.get("enlarged"))
+                    source = oc.source if cfg.is_builtin else os.path.relpath(oc.source, cfg.src)
+                    entry = {"index": len(images), "shard": shard, "offset": offset, "source": source}
+                    if not cfg.is_builtin:
+                        entry["sha256"] = state["hash"].get(oc.source)
+                    entry.update(rec)
+                    images.append(entry)
+            if progress:
+                progress(state["done"], total)
+        writer.close()
+        counts = collections.Counter(r for r, _, _ in state["skipped"])
+        if writer.count == 0:
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no image files found"
+            raise DataError(f"nothing was packed from {cfg.src} ({total} image files: {detail})")
+        seconds = time.monotonic() - t0
+        result = PrepResult(
+            out=str(out), count=writer.count, found=total, ignored=ignored,
+            skipped=dict(sorted(counts.items())), enlarged=enlarged, shards=len(writer.shards),
+            seconds=round(seconds, 3), images_per_s=round(total / seconds, 2) if seconds > 0 else 0.0,
+        )
+        skipped_list = [
+            {"source": s if cfg.is_builtin else os.path.relpath(s, cfg.src), "reason": r, "detail": d}
+            for r, s, d in state["skipped"]
+        ]
+        pack.write_manifest(staging, {
+            "schema": MANIFEST_SCHEMA,
+            "kind": "gantool.dataset",
+            "gantool_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "name": out.name,
+            "size": cfg.size,
+            "channels": cfg.channels,
+            "count": writer.count,
+            "source": cfg.src if cfg.is_builtin else os.path.abspath(cfg.src),
+            "settings": cfg.to_dict(),
+            "stats": {k: v for k, v in result.to_dict().items() if k != "out"},
+            "shards": writer.shards,
+            "images": images,
+            "skipped": skipped_list,
+        })
+        pack.publish(staging, out)
+        return result
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,67 @@
+"""Where prep's inputs come from: a folder scanned recursively, or a built-in dataset."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from gantool.atomic import sha256_file
+from gantool.config import IMAGE_EXTENSIONS
+
+
+class Scan(NamedTuple):
+    images: list[str]  # candidate image files, sorted (the output order)
+    ignored: int  # files with other extensions
+    errors: list[tuple[str, str]]  # (path, why) for folders that could not be listed
+
+
+def scan_folder(root: str) -> Scan:
+    """All files under `root` with an image extension (any case), sorted by path.
+
+    Symlinked folders are not followed (no loops); symlinked files are read like files."""
+    images: list[str] = []
+    ignored = 0
+    errors: list[tuple[str, str]] = []
+
+    def onerror(e: OSError) -> None:
+        errors.append((getattr(e, "filename", "") or root, e.strerror or str(e)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        dirnames.sort()
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                images.append(path)
+            else:
+                ignored += 1
+    images.sort()
+    return Scan(images, ignored, errors)
+
+
+def file_sha256(path: str) -> str | None:
+    """Content hash for byte-identical duplicate detection; None if unreadable."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 1,797 8x8 handwritten digits as uint8 (N, 8, 8) with ink bright
+    on black (0..16 scaled to 0..255), and their labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    imgs = np.clip(np.round(d.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+    return imgs, d.target.astype(np.int64)
+
+
+def iter_digit_chunks(batch: int) -> Iterator[list[tuple[str, np.ndarray, int]]]:
+    imgs, labels = digits()
+    for start in range(0, len(imgs), batch):
+        yield [
+            (f"builtin:digits#{i}", imgs[i], int(labels[i]))
+            for i in range(start, min(start + batch, len(imgs)))
+        ]

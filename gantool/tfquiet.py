@@ -1,0 +1,65 @@
+"""Import TensorFlow (and friends) without letting its C++ start-up noise reach the terminal.
+
+TF's oneDNN/CPU-feature lines are written by C++ straight to fd 2 and ignore
+TF_CPP_MIN_LOG_LEVEL for some messages, so fd 2 is pointed at /dev/null while the import
+runs (DESIGN.md). Python-level errors raised by the import still propagate normally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def silenced_stderr():
+    """Redirect the process-level fd 2 (C and Python writers alike) to /dev/null."""
+    if os.environ.get("GANTOOL_TF_VERBOSE"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+    except Exception:
+        pass
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _quiet_env() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+
+def import_tf(intra_op_threads: int | None = None):
+    """Return the tensorflow module, imported quietly (and configured once)."""
+    _quiet_env()
+    already = "tensorflow" in sys.modules
+    with silenced_stderr():
+        import tensorflow as tf  # noqa: PLC0415  (heavy import on purpose, habit 8)
+
+        tf.get_logger().setLevel("ERROR")
+        if not already and intra_op_threads:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf
+
+
+def import_mtcnn():
+    """Return the mtcnn.MTCNN class, imported quietly."""
+    import_tf()
+    with silenced_stderr():
+        from mtcnn import MTCNN  # noqa: PLC0415
+    return MTCNN
