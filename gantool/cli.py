@@ -73,8 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
     try:
-        command.main(args=args, prog_name="gantool", standalone_mode=False)
-        return 0
+        # non-standalone typer returns exit codes (Ctrl-C becomes 130) instead of raising them
+        rv = command.main(args=args, prog_name="gantool", standalone_mode=False)
+        if rv == 130:
+            return fail("interrupted", 130)
+        return rv if isinstance(rv, int) else 0
     except Exit as e:
         return int(e.exit_code or 0)
     except GantoolError as e:

@@ -1,8 +1,10 @@
 """Face detection with MTCNN: the only module that imports mtcnn.
 
-Detection runs on copies shrunk to a `detect_size` longest side, batched as a Python list
-(mtcnn 1.0.0 rejects a 4-D array), and boxes/landmarks are mapped back to the original
-pixels; the crop is then taken from the full-resolution photo.
+Detection runs on copies shrunk to a `detect_size` longest side and padded to a
+detect_size square, batched as a Python list (mtcnn 1.0.0 rejects a 4-D array); boxes and
+landmarks are mapped back to the original pixels and the crop is taken from the
+full-resolution photo. Boxes are not clipped to the photo: a face cut by the edge keeps its
+full box, and the crop is padded.
 
 mtcnn 1.0.0 quirk (DESIGN.md): a `min_face_size` above ~20 silently finds nothing on a
 512-px image because its scale pyramid starts below PNet's 12-px window. We therefore always
@@ -70,6 +72,20 @@ class FaceDetector:
             self._mtcnn = MTCNN(device="CPU:0")
         self._silenced = silenced_stderr
 
+    def _on_canvas(self, img: np.ndarray) -> np.ndarray:
+        """Pad a detection copy (bottom/right, black) to detect_size x detect_size.
+
+        mtcnn pads a list batch to its largest image and builds one scale pyramid for the
+        padded size, so without this a photo's detections would depend on its batch-mates
+        (and so on --batch and --workers). Coordinates are unchanged (top-left anchored)."""
+        h, w = img.shape[:2]
+        s = self.detect_size
+        if h == s and w == s:
+            return img
+        out = np.zeros((s, s, 3), dtype=np.uint8)
+        out[:h, :w] = img
+        return out
+
     def detect(self, images: list[np.ndarray]) -> list[list[Face]]:
         """All faces mtcnn finds in each RGB uint8 image (original pixel coordinates)."""
         from gantool.prep.imageio import shrink
@@ -77,13 +93,14 @@ class FaceDetector:
         if not images:
             return []
         factors = [g.shrink_scale(im.shape[1], im.shape[0], self.detect_size) for im in images]
-        small = [shrink(im, f) for im, f in zip(images, factors)]
+        canvas = [self._on_canvas(shrink(im, f)) for im, f in zip(images, factors)]
         min_size = min(mtcnn_min_face(self.min_face, f) for f in factors)
         with self._silenced():
             rows = self._mtcnn.detect_faces(
-                small,
+                canvas,
                 box_format="xyxy",
                 output_type="numpy",
+                fit_to_image=False,
                 min_face_size=min_size,
                 threshold_onet=self.onet_threshold,
             )

@@ -76,18 +76,21 @@ def window(sq: Square) -> Window:
     return Window(x0, y0, x0 + side, y0 + side)
 
 
+def _clamp_axis(a0: int, a1: int, n: int) -> tuple[int, int, int, int]:
+    """(src start, src end, pad before, pad after) of the span [a0, a1) on an axis of length n."""
+    s0 = min(max(a0, 0), n)
+    s1 = max(min(a1, n), 0)
+    if s1 <= s0:  # no overlap: an empty source, the whole span is padding
+        return s0, s0, a1 - a0, 0
+    return s0, s1, s0 - a0, a1 - s1
+
+
 def clamp_pad(win: Window, width: int, height: int) -> ClampPad:
     """Split a window into the in-image source rectangle and the padding needed on each side.
 
     A window entirely outside the image has an empty source (sx0 == sx1 or sy0 == sy1)."""
-    sx0 = min(max(win.x0, 0), width)
-    sy0 = min(max(win.y0, 0), height)
-    sx1 = max(min(win.x1, width), sx0)
-    sy1 = max(min(win.y1, height), sy0)
-    left = sx0 - win.x0
-    top = sy0 - win.y0
-    right = win.x1 - sx1
-    bottom = win.y1 - sy1
+    sx0, sx1, left, right = _clamp_axis(win.x0, win.x1, width)
+    sy0, sy1, top, bottom = _clamp_axis(win.y0, win.y1, height)
     return ClampPad(sx0, sy0, sx1, sy1, top, bottom, left, right)
 
 

@@ -144,7 +144,7 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
         )
         skipped_list = [
             {"source": s if cfg.is_builtin else os.path.relpath(s, cfg.src), "reason": r, "detail": d}
-            for r, s, d in state["skipped"]
+            for r, s, d in sorted(state["skipped"], key=lambda t: t[1])
         ]
         pack.write_manifest(staging, {
             "schema": MANIFEST_SCHEMA,

@@ -1,0 +1,90 @@
+"""The CLI contract: fast help without TensorFlow, one-line errors, exit codes, --json."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import run_cli
+
+from gantool import __version__
+
+
+def test_help_and_version_do_not_import_heavy_libraries():
+    code = (
+        "import sys\n"
+        "from gantool.cli import main\n"
+        "for args in (['--help'], ['--version'], ['prep', '--help']):\n"
+        "    assert main(args) == 0, args\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mtcnn', 'cv2', 'numpy', 'PIL') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout
+
+
+def test_version_and_help_through_entry_point():
+    r = run_cli("--version")
+    assert r.rc == 0 and r.stdout.strip() == f"gantool {__version__}"
+    r = run_cli("prep", "--help")
+    assert r.rc == 0
+    for flag in ("--size", "--crop", "--min-confidence", "--faces", "--margin", "--align", "--workers", "--json"):
+        assert flag in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["prep", "/no/such/folder"], "folder not found"),
+        (["prep", "builtin:digits", "--size", "4"], "--size"),
+        (["prep", "builtin:digits", "--size", "abc"], "--size"),
+        (["prep", "builtin:digits", "--channels", "2"], "--channels"),
+        (["prep", "builtin:nope"], "unknown built-in"),
+        (["prep", "builtin:digits", "--crop", "face"], "--crop"),
+        (["prep", "builtin:digits", "--crop", "squash"], "--crop"),
+        (["prep", "builtin:digits", "--workers", "0"], "--workers"),
+        (["prep", "builtin:digits", "--margin", "-1"], "--margin"),
+        (["prep", "builtin:digits", "--bogus-flag"], "No such option"),
+        (["prep"], "Missing argument"),
+        (["train-everything"], "No such command"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(args, needle, tmp_path):
+    r = run_cli(*args, cwd=tmp_path)
+    assert r.rc == 2, r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r
+    assert lines[0].startswith("gantool: error:") and needle in lines[0], r
+    assert "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_error_with_json_gives_a_json_object(tmp_path):
+    r = run_cli("prep", "/no/such/folder", "--json", cwd=tmp_path)
+    assert r.rc == 2
+    obj = json.loads(r.stdout)
+    assert obj["ok"] is False and obj["exit_code"] == 2 and "folder not found" in obj["error"]
+
+
+def test_src_that_is_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "x.jpg").write_bytes(b"x")
+    r = run_cli("prep", tmp_path / "x.jpg", cwd=tmp_path)
+    assert r.rc == 2 and "not a folder" in r.stderr
+
+
+def test_out_inside_src_refused(tmp_path):
+    (tmp_path / "raw").mkdir()
+    r = run_cli("prep", "raw", "--out", "raw/data", cwd=tmp_path)
+    assert r.rc == 2 and "inside SRC" in r.stderr
+
+
+def test_dry_run_prints_config_and_writes_nothing(tmp_path):
+    r = run_cli("prep", "builtin:digits", "--size", "16", "--dry-run", "--json", cwd=tmp_path)
+    assert r.rc == 0, r
+    obj = json.loads(r.stdout)
+    assert obj["dry_run"] is True
+    assert obj["config"]["size"] == 16 and obj["config"]["channels"] == 1 and obj["config"]["crop"] == "none"
+    assert obj["config"]["out"] == "data/digits_16"
+    assert list(tmp_path.iterdir()) == []
