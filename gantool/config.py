@@ -18,6 +18,7 @@ BUILTIN_SOURCES = ("builtin:digits",)
 CROP_MODES = ("face", "center", "none")
 FACE_MODES = ("largest", "all")
 PAD_MODES = ("reflect", "edge", "black")
+SHARD_BYTES = 256 * 1024 * 1024  # target shard size when --shard-size is not given
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,15 @@ class PrepConfig:
     channels: int
     crop: str
     min_confidence: float = 0.95
-    min_face: int = 20
+    min_face: int = 40
     faces: str = "largest"
     margin: float = 0.25
     align: bool = False
     pad: str = "reflect"
     detect_size: int = 640
-    batch: int = 8
+    batch: int = 1
     workers: int = 1
-    shard_size: int = 5000
+    shard_size: int | None = None  # None: about 256 MB per shard (resolved by resolved())
     overwrite: bool = False
 
     @property
@@ -81,7 +82,7 @@ class PrepConfig:
             raise UsageError(f"--batch: must be >= 1, got {self.batch}")
         if self.workers < 1:
             raise UsageError(f"--workers: must be >= 1, got {self.workers}")
-        if self.shard_size < 1:
+        if self.shard_size is not None and self.shard_size < 1:
             raise UsageError(f"--shard-size: must be >= 1, got {self.shard_size}")
         out = Path(self.out)
         if out.exists() and not out.is_dir():
@@ -93,6 +94,14 @@ class PrepConfig:
             o = out.resolve()
             if o == src or src in o.parents:
                 raise UsageError("--out: must not be inside SRC (the output would be scanned as input)")
+        return self
+
+    def resolved(self) -> "PrepConfig":
+        """Validate, then fill the settings whose default depends on others."""
+        self.validate()
+        if self.shard_size is None:
+            shard = max(1, SHARD_BYTES // (self.size * self.size * self.channels))
+            return dataclasses.replace(self, shard_size=shard)
         return self
 
     def to_dict(self) -> dict:

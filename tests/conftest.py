@@ -50,5 +50,5 @@ def face_prep(photo_folder, tmp_path_factory):
     """One real `gantool prep` over the mixed folder (face crop, 64 px, 1 worker)."""
     root, exp = photo_folder
     out = tmp_path_factory.mktemp("faceprep") / "faces_64"
-    res = run_cli("prep", root, "--size", 64, "--out", out, "--workers", 1, "--json")
+    res = run_cli("prep", root, "--size", 64, "--out", out, "--workers", 1, "--min-face", 20, "--json")
     return res, out, exp

@@ -32,7 +32,7 @@ def test_detector_finds_the_astronaut_where_the_fixtures_assume():
 
     from gantool.prep.faces import FaceDetector
 
-    faces = FaceDetector().detect([data.astronaut()])[0]
+    faces = FaceDetector(min_face=20).detect([data.astronaut()])[0]
     assert len(faces) == 1 and faces[0].confidence > 0.99
     for n in NAMES:
         assert np.hypot(*np.subtract(faces[0].landmarks[n], ASTRONAUT_LANDMARKS[n])) < 3
@@ -115,7 +115,7 @@ def test_align_levels_the_eyes_and_faces_all(tmp_path, photo_folder):
     for name in ("c_rotated.jpg", "o_two.jpg"):
         (src / name).write_bytes((root / name).read_bytes())
     r = run_cli("prep", src, "--size", 64, "--out", tmp_path / "out", "--align", "--faces", "all",
-                "--workers", 1, "--json", "-q")
+                "--min-face", 20, "--workers", 1, "--json", "-q")
     assert r.rc == 0, r
     assert r.json["count"] == 3  # one face + two faces
     ds = open_dataset(tmp_path / "out")
@@ -157,7 +157,7 @@ def test_batch_size_changes_detections_only_slightly(photo_folder):
 
     root, _ = photo_folder
     imgs = [decode_file(str(root / n)) for n in ("a_plain.jpg", "b_small.png", "c_rotated.jpg", "o_two.jpg")]
-    det = FaceDetector()
+    det = FaceDetector(min_face=20)
     together = det.detect(imgs)
     alone = [det.detect([im])[0] for im in imgs]
     assert together == det.detect(imgs)  # same batch, same answer
@@ -173,7 +173,7 @@ def test_batch_size_changes_detections_only_slightly(photo_folder):
 def test_workers_give_the_same_dataset(face_prep, tmp_path, photo_folder):
     res, out1, _ = face_prep
     root, _ = photo_folder
-    r = run_cli("prep", root, "--size", 64, "--out", tmp_path / "w2", "--workers", 2, "--json")
+    r = run_cli("prep", root, "--size", 64, "--out", tmp_path / "w2", "--workers", 2, "--min-face", 20, "--json")
     assert r.rc == 0, r
     for line in r.stderr.splitlines():  # spawned workers stay quiet too
         assert line.startswith("prep:"), line

@@ -18,13 +18,13 @@ def prep(
     channels: Optional[int] = typer.Option(None, "--channels", help="3 (RGB) or 1 (grey). Default: 3 for photos, 1 for builtin:digits."),
     crop: Optional[str] = typer.Option(None, "--crop", help="face (MTCNN; default for folders), center (square centre crop) or none (pad to square; default for digits)."),
     min_confidence: float = typer.Option(0.95, "--min-confidence", help="Keep faces MTCNN scores at least this confident."),
-    min_face: int = typer.Option(20, "--min-face", help="Keep faces whose detected box is at least this many px (shorter side, original photo)."),
+    min_face: int = typer.Option(40, "--min-face", help="Keep faces whose detected box is at least this many px (shorter side, original photo). Smaller values make detection slower."),
     faces: str = typer.Option("largest", "--faces", help="largest: one crop per photo; all: one crop per face."),
     margin: float = typer.Option(0.25, "--margin", help="Border around the face, as a fraction of the face box's longer side, added on each edge."),
     align: bool = typer.Option(False, "--align/--no-align", help="Rotate each face so the eyes are level (uses MTCNN's eye landmarks)."),
     pad: str = typer.Option("reflect", "--pad", help="How to fill a crop that leaves the photo: reflect, edge or black."),
     detect_size: int = typer.Option(640, "--detect-size", help="Detect faces on a copy shrunk to this longest side; crops come from the full-resolution photo."),
-    batch: int = typer.Option(8, "--batch", help="Photos per MTCNN call."),
+    batch: int = typer.Option(1, "--batch", help="Photos per MTCNN call (batching was not faster on a 2-core CPU; see docs/benchmarks.md)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes. Default: all cores."),
     shard_size: Optional[int] = typer.Option(None, "--shard-size", help="Images per .npz shard. Default: about 256 MB per shard."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing dataset at --out (atomically)."),
@@ -33,8 +33,6 @@ def prep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Crop faces (or centre/pad) from photos, resize them and pack them into .npz shards."""
-    from gantool.prep.pack import auto_shard_size
-
     builtin = src.startswith("builtin:")
     ch = channels if channels is not None else (1 if builtin else 3)
     mode = crop if crop is not None else ("none" if builtin else "face")
@@ -53,9 +51,9 @@ def prep(
         detect_size=detect_size,
         batch=batch,
         workers=workers if workers is not None else default_workers(),
-        shard_size=shard_size if shard_size is not None else auto_shard_size(max(size, 8), ch if ch in (1, 3) else 3),
+        shard_size=shard_size,
         overwrite=overwrite,
-    ).validate()
+    ).resolved()
     if dry_run:
         if as_json:
             console.emit_json({"command": "prep", "ok": True, "dry_run": True, "config": cfg.to_dict()})

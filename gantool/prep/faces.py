@@ -1,7 +1,8 @@
 """Face detection with MTCNN: the only module that imports mtcnn.
 
-Detection runs on copies shrunk to a `detect_size` longest side and padded to a
-detect_size square, batched as a Python list (mtcnn 1.0.0 rejects a 4-D array); boxes and
+Detection runs on copies shrunk to a `detect_size` longest side (padded to a detect_size
+square when several share a call), batched as a Python list (mtcnn 1.0.0 rejects a 4-D
+array); boxes and
 landmarks are mapped back to the original pixels and the crop is taken from the
 full-resolution photo. Boxes are not clipped to the photo: a face cut by the edge keeps its
 full box, and the crop is padded.
@@ -61,7 +62,7 @@ def parse_rows(rows: np.ndarray, n_images: int, factors: list[float]) -> list[li
 
 
 class FaceDetector:
-    def __init__(self, detect_size: int = 640, min_face: float = 20, min_confidence: float = 0.95):
+    def __init__(self, detect_size: int = 640, min_face: float = 40, min_confidence: float = 0.95):
         from gantool.tfquiet import import_mtcnn, silenced_stderr
 
         self.detect_size = detect_size
@@ -93,7 +94,8 @@ class FaceDetector:
         if not images:
             return []
         factors = [g.shrink_scale(im.shape[1], im.shape[0], self.detect_size) for im in images]
-        canvas = [self._on_canvas(shrink(im, f)) for im, f in zip(images, factors)]
+        small = [shrink(im, f) for im, f in zip(images, factors)]
+        canvas = [self._on_canvas(im) for im in small] if len(small) > 1 else small
         min_size = min(mtcnn_min_face(self.min_face, f) for f in factors)
         with self._silenced():
             rows = self._mtcnn.detect_faces(

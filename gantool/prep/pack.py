@@ -16,13 +16,6 @@ import numpy as np
 
 from gantool.atomic import fsync_dir, sha256_file, write_json, write_with
 
-SHARD_BYTES = 256 * 1024 * 1024  # target shard size when --shard-size is not given
-
-
-def auto_shard_size(size: int, channels: int) -> int:
-    return max(1, SHARD_BYTES // (size * size * channels))
-
-
 def shard_name(i: int) -> str:
     return f"shard-{i:05d}.npz"
 

@@ -77,6 +77,22 @@ def _plain_crop(img: np.ndarray, cfg: PrepConfig):
     return [(to_channels(crop, cfg.channels), rec)]
 
 
+def _detect(decoded: list, results: dict) -> list:
+    """Faces for each decoded photo. If the batched call fails, retry one photo at a time
+    and record the photos the detector itself fails on (`detect_failed`)."""
+    detector = _STATE["detector"]
+    try:
+        return detector.detect([im for _, im in decoded])
+    except Exception:  # noqa: BLE001
+        faces = []
+        for p, im in decoded:
+            try:
+                faces.append(detector.detect([im])[0])
+            except Exception as e:  # noqa: BLE001
+                results[p] = Outcome(p, [], "detect_failed", f"{type(e).__name__}: {e}")
+        return faces
+
+
 def process_paths(paths: list[str]) -> list[Outcome]:
     cfg: PrepConfig = _STATE["cfg"]
     decoded: list[tuple[str, np.ndarray]] = []
@@ -89,7 +105,8 @@ def process_paths(paths: list[str]) -> list[Outcome]:
         except MemoryError:
             results[p] = Outcome(p, [], "too_large", "out of memory while decoding")
     if cfg.crop == "face" and decoded:
-        all_faces = _STATE["detector"].detect([im for _, im in decoded])
+        all_faces = _detect(decoded, results)
+        decoded = [d for d in decoded if d[0] not in results]
     else:
         all_faces = [None] * len(decoded)
     for (p, img), faces in zip(decoded, all_faces):
