@@ -1,8 +1,6 @@
 """Real MTCNN on real photos (scikit-image's astronaut placed at known scales, rotations and
 positions), through the installed `gantool` entry point."""
 
-import json
-import os
 import signal
 import subprocess
 import time

@@ -76,9 +76,11 @@ class FaceDetector:
     def _on_canvas(self, img: np.ndarray) -> np.ndarray:
         """Pad a detection copy (bottom/right, black) to detect_size x detect_size.
 
-        mtcnn pads a list batch to its largest image and builds one scale pyramid for the
-        padded size, so without this a photo's detections would depend on its batch-mates
-        (and so on --batch and --workers). Coordinates are unchanged (top-left anchored)."""
+        mtcnn pads a list batch to its largest image (centred) and builds one scale pyramid
+        for that size; one fixed square keeps each photo's pixels at the same place whatever
+        its batch-mates. mtcnn's batched stages still move boxes by a few pixels compared
+        with one photo per call, so output is deterministic for a given --batch (and any
+        --workers), not across batch sizes. Coordinates are unchanged (top-left anchored)."""
         h, w = img.shape[:2]
         s = self.detect_size
         if h == s and w == s:
