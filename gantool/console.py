@@ -95,6 +95,3 @@ def error_line(message: str) -> None:
     msg = " ".join(str(message).split())
     print(f"gantool: error: {msg}", file=sys.stderr, flush=True)
 
-
-def info(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -2,9 +2,8 @@
 
 Detection runs on copies shrunk to a `detect_size` longest side (padded to a detect_size
 square when several share a call), batched as a Python list (mtcnn 1.0.0 rejects a 4-D
-array); boxes and
-landmarks are mapped back to the original pixels and the crop is taken from the
-full-resolution photo. Boxes are not clipped to the photo: a face cut by the edge keeps its
+array); boxes and landmarks are mapped back to the original pixels and the crop is taken
+from the full-resolution photo. Boxes are not clipped to the photo: a face cut by the edge keeps its
 full box, and the crop is padded.
 
 mtcnn 1.0.0 quirk (DESIGN.md): a `min_face_size` above ~20 silently finds nothing on a
@@ -20,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gantool.prep import geometry as g
+from gantool.tfquiet import silenced_stderr
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 MTCNN_MIN_FACE_CAP = 20  # above this mtcnn 1.0.0 may return nothing (see module doc)
@@ -63,7 +63,7 @@ def parse_rows(rows: np.ndarray, n_images: int, factors: list[float]) -> list[li
 
 class FaceDetector:
     def __init__(self, detect_size: int = 640, min_face: float = 40, min_confidence: float = 0.95):
-        from gantool.tfquiet import import_mtcnn, silenced_stderr
+        from gantool.tfquiet import import_mtcnn
 
         self.detect_size = detect_size
         self.min_face = min_face
@@ -71,7 +71,6 @@ class FaceDetector:
         MTCNN = import_mtcnn()
         with silenced_stderr():
             self._mtcnn = MTCNN(device="CPU:0")
-        self._silenced = silenced_stderr
 
     def _on_canvas(self, img: np.ndarray) -> np.ndarray:
         """Pad a detection copy (bottom/right, black) to detect_size x detect_size.
@@ -99,7 +98,7 @@ class FaceDetector:
         small = [shrink(im, f) for im, f in zip(images, factors)]
         canvas = [self._on_canvas(im) for im in small] if len(small) > 1 else small
         min_size = min(mtcnn_min_face(self.min_face, f) for f in factors)
-        with self._silenced():
+        with silenced_stderr():
             rows = self._mtcnn.detect_faces(
                 canvas,
                 box_format="xyxy",

@@ -3,12 +3,11 @@ or in spawned worker processes; results come back in submission order."""
 
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import numpy as np
 
-from gantool.config import PrepConfig
+from gantool.config import PrepConfig, default_workers
 from gantool.prep import geometry as g
 from gantool.prep.crop import crop_square
 from gantool.prep.imageio import DecodeError, decode_file, resize_square, to_channels
@@ -148,5 +147,5 @@ def run_chunk(kind: str, items: list) -> list[Outcome]:
 
 
 def worker_threads(workers: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, workers))
+    """TensorFlow threads per worker so that all workers together use the usable cores."""
+    return max(1, default_workers() // max(1, workers))
