@@ -41,8 +41,10 @@ def _root(
 
 def _register() -> None:
     from gantool.commands.prep import prep
+    from gantool.commands.train import train
 
     app.command("prep")(prep)
+    app.command("train")(train)
 
 
 _register()

@@ -117,3 +117,109 @@ def default_name(src: str) -> str:
         return src.split(":", 1)[1]
     name = Path(src).resolve().name or "photos"
     return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name)
+
+
+# ---------------------------------------------------------------- train
+
+LATENTS = ("uniform", "normal")
+AUGMENTS = ("flip", "translate", "color")
+RUN_SCHEMA = 1
+
+# Defaults for options left unset; a variant's ModelSpec.defaults override these.
+TRAIN_DEFAULTS = {
+    "batch": 64, "filters": 64, "max_filters": 512, "kernel": 4, "z_dim": 100, "latent": "uniform",
+    "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "loss": "bce", "spectral_norm": False,
+    "r1": 0.0, "gp_weight": 10.0, "drift": 0.001, "instance_noise": 0.0, "g_noise": 0.0, "augment": "",
+    "ema": 0.0, "alt_every": 0, "xla": False, "steps": 10000, "sample_every": 500, "ckpt_every": 1000,
+    "log_every": 50, "keep": 3, "grid": 8, "preset": None,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    variant: str
+    data: str
+    run_dir: str
+    dataset_name: str
+    size: int
+    channels: int
+    steps: int
+    seed: int = 0
+    batch: int = 64
+    filters: int = 64
+    max_filters: int = 512
+    kernel: int = 4
+    z_dim: int = 100
+    latent: str = "uniform"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"
+    spectral_norm: bool = False
+    r1: float = 0.0
+    gp_weight: float = 10.0
+    drift: float = 0.001
+    instance_noise: float = 0.0
+    g_noise: float = 0.0
+    augment: str = ""
+    ema: float = 0.0
+    alt_every: int = 0
+    xla: bool = False
+    sample_every: int = 500
+    ckpt_every: int = 1000
+    log_every: int = 50
+    keep: int = 3
+    grid: int = 8
+    preset: str | None = None
+
+    def validate(self) -> "TrainConfig":
+        from gantool.models import VARIANTS  # noqa: PLC0415  (registers the variants, no TF)
+        from gantool.models.losses import LOSSES  # noqa: PLC0415
+
+        spec = VARIANTS.get(self.variant)
+        checks = [
+            (self.steps >= 1, "--steps", "must be >= 1 (or give --kimg > 0)"),
+            (self.batch >= 1, "--batch", "must be >= 1"),
+            (self.filters >= 1, "--filters", "must be >= 1"),
+            (self.max_filters >= self.filters, "--max-filters", "must be >= --filters"),
+            (self.kernel in (3, 4, 5), "--kernel", "must be 3, 4 or 5"),
+            (self.z_dim >= 1, "--z-dim", "must be >= 1"),
+            (self.latent in LATENTS, "--latent", f"must be one of {', '.join(LATENTS)}"),
+            (self.lr_g > 0, "--lr-g", "must be > 0"),
+            (self.lr_d > 0, "--lr-d", "must be > 0"),
+            (0 <= self.beta1 < 1, "--beta1", "must be in [0, 1)"),
+            (0 <= self.beta2 < 1, "--beta2", "must be in [0, 1)"),
+            (self.loss in LOSSES, "--loss", f"must be one of {', '.join(LOSSES)}"),
+            (self.r1 >= 0, "--r1", "must be >= 0"),
+            (self.gp_weight >= 0, "--gp-weight", "must be >= 0"),
+            (self.instance_noise >= 0, "--instance-noise", "must be >= 0"),
+            (self.g_noise >= 0, "--g-noise", "must be >= 0"),
+            (all(a in AUGMENTS for a in self.augment.split(",") if a), "--augment-policy",
+             f"must be a comma list of {', '.join(AUGMENTS)}"),
+            (0 <= self.ema < 1, "--ema", "must be in [0, 1) (0 = off)"),
+            (self.alt_every >= 0, "--alt-every", "must be >= 0 (0 = off)"),
+            (self.sample_every >= 0, "--sample-every", "must be >= 0 (0 = only at the end)"),
+            (self.ckpt_every >= 1, "--ckpt-every", "must be >= 1"),
+            (self.log_every >= 1, "--log-every", "must be >= 1"),
+            (self.keep >= 1, "--keep", "must be >= 1"),
+            (1 <= self.grid <= 32, "--grid", "must be in [1, 32]"),
+            (self.channels in (1, 3), "--data", f"dataset has {self.channels} channels; gantool trains on 1 or 3"),
+        ]
+        for ok, flag, msg in checks:
+            if not ok:
+                value = getattr(self, flag.lstrip("-").replace("-", "_").replace("augment_policy", "augment"), "")
+                raise UsageError(f"{flag}: {msg}, got {value!r}" if flag != "--data" else f"{flag}: {msg}")
+        spec.check(self.size, self)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UsageError(f"run config has settings this gantool does not know: {', '.join(unknown)}")
+        return cls(**d)

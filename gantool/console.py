@@ -30,7 +30,7 @@ class PlainProgress:
         self.t0 = time.monotonic()
         self.last_decile = -1
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, info: str = "") -> None:
         decile = 10 if total <= 0 else min(10, (10 * done) // total)
         if decile <= self.last_decile or (done == 0 and total > 0 and self.last_decile >= 0):
             return
@@ -42,15 +42,17 @@ class PlainProgress:
         line = f"{self.label}: {pct:3d}% {done}/{total} {self.unit}  {rate:.1f} {self.unit}/s"
         if 0 < done < total:
             line += f"  eta {_fmt_eta(eta)}"
+        if info:
+            line += f"  {info}"
         print(line, file=self.stream, flush=True)
 
 
 @contextmanager
-def progress(label: str, unit: str = "img", enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """Yield a callback(done, total) that shows progress on stderr, or does nothing."""
+def progress(label: str, unit: str = "img", enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """Yield a callback(done, total, info="") that shows progress on stderr, or does nothing."""
     stream = sys.stderr
     if not enabled:
-        yield lambda done, total: None
+        yield lambda done, total, info="": None
         return
     if not stream.isatty():
         yield PlainProgress(label, unit, stream)
@@ -61,13 +63,13 @@ def progress(label: str, unit: str = "img", enabled: bool = True) -> Iterator[Ca
 
     bar = Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
         console=Console(file=stream), transient=False,
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task(label, total=None, info="")
     with bar:
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, total: int, info: str = "") -> None:
+            bar.update(task, completed=done, total=total, info=info)
 
         yield update
 

@@ -1,0 +1,170 @@
+"""`gantool train VARIANT`: options -> TrainConfig -> run_training -> summary.
+
+Options left unset take the variant's defaults (gantool.models.*.defaults), then the global
+ones (gantool.config.TRAIN_DEFAULTS); config.json in the run folder records the result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Optional
+
+import typer
+
+from gantool import console
+from gantool.errors import UsageError
+
+ALT_HELP = ("The megapixel report's extra alternating update: after every N-th step, one more G update "
+            "and then one more D update on the same real batch with fresh z (0 = off; the report used 50).")
+
+
+def train(
+    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan (not needed with --resume)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder from `gantool prep`. Default: the one dataset under ./data (matching --size)."),
+    size: Optional[int] = typer.Option(None, "--size", help="Pick the dataset of this size under ./data (resolution always comes from the dataset)."),
+    out: Optional[str] = typer.Option(None, "--out", help="Run folder. Default: runs/NNNNN-VARIANT-DATASET."),
+    runs: str = typer.Option("runs", "--runs", help="Folder that holds numbered run folders."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run in this folder exactly where its last checkpoint left it (only --steps/--kimg may change)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Train until this many steps (one step = one D and one G update). Default 10000."),
+    kimg: Optional[float] = typer.Option(None, "--kimg", help="Train until this many thousand real images were shown (alternative to --steps)."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Real images per step (default: the variant's, 64; hdcgan 32)."),
+    lr_g: Optional[float] = typer.Option(None, "--lr-g", help="Adam learning rate of G (default 2e-4)."),
+    lr_d: Optional[float] = typer.Option(None, "--lr-d", help="Adam learning rate of D (default 2e-4)."),
+    beta1: Optional[float] = typer.Option(None, "--beta1", help="Adam beta1 (default 0.5)."),
+    beta2: Optional[float] = typer.Option(None, "--beta2", help="Adam beta2 (default 0.999)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, data order, z, noise and augmentation."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="bce (non-saturating), lsgan (least squares), wgan-gp (+ gradient penalty and drift) or hinge."),
+    z_dim: Optional[int] = typer.Option(None, "--z-dim", help="Latent size (default 100)."),
+    latent: Optional[str] = typer.Option(None, "--latent", help="z distribution: uniform in [-1, 1] (default) or normal."),
+    filters: Optional[int] = typer.Option(None, "--filters", help="Channels of the outermost layers (64 = reference DCGAN); gan: hidden width unit."),
+    max_filters: Optional[int] = typer.Option(None, "--max-filters", help="Cap on channels of the inner layers (default 512)."),
+    kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables."),
+    spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm", help="Spectral normalisation on D's layers."),
+    r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off)."),
+    gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="wgan-gp: gradient penalty weight (default 10)."),
+    drift: Optional[float] = typer.Option(None, "--drift", help="wgan-gp: epsilon drift weight on D(real)^2 (default 0.001)."),
+    instance_noise: Optional[float] = typer.Option(None, "--instance-noise", help="Std of Gaussian noise added to D's inputs, annealed to 0 (hdcgan default 0.1)."),
+    g_noise: Optional[float] = typer.Option(None, "--g-noise", help="Std of Gaussian noise added to z, annealed to 0 (hdcgan default 0.1)."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="DiffAugment-style flip/translate/colour on real and fake images for D (for small datasets)."),
+    augment_policy: Optional[str] = typer.Option(None, "--augment-policy", help="Comma list of flip, translate, color (default all three; implies --augment)."),
+    ema: Optional[float] = typer.Option(None, "--ema", help="Keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off); samples use it."),
+    alt_every: Optional[int] = typer.Option(None, "--alt-every", help=ALT_HELP),
+    xla: Optional[bool] = typer.Option(None, "--xla/--no-xla", help="Compile the step with XLA (slower on a 2-core CPU; see docs/benchmarks.md)."),
+    sample_every: Optional[int] = typer.Option(None, "--sample-every", help="Write samples/step-N.png every N steps (0 = only at start and end)."),
+    ckpt_every: Optional[int] = typer.Option(None, "--ckpt-every", help="Checkpoint every N steps (and always at the end)."),
+    log_every: Optional[int] = typer.Option(None, "--log-every", help="Append averaged losses to metrics.jsonl every N steps."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Keep the last K checkpoints (plus the best by pfd8)."),
+    grid: Optional[int] = typer.Option(None, "--grid", help="Sample grids are N x N images."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved settings as JSON and stop."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the result on stdout, nothing else."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Train a GAN on a packed dataset; writes a run folder with checkpoints, samples and logs."""
+    given = dict(batch=batch, lr_g=lr_g, lr_d=lr_d, beta1=beta1, beta2=beta2, loss=loss, z_dim=z_dim, latent=latent,
+                 filters=filters, max_filters=max_filters, kernel=kernel, preset=preset, spectral_norm=spectral_norm,
+                 r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
+                 alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
+                 keep=keep, grid=grid)
+    if augment_policy is not None or augment is not None:
+        given["augment"] = (augment_policy or "flip,translate,color") if augment is not False else ""
+    if steps is not None and kimg is not None:
+        raise UsageError("--steps and --kimg: give one of them")
+    if resume:
+        cfg = _resume_config(resume, variant, given, data, out, steps, kimg)
+    else:
+        cfg = _new_config(variant, given, data, size, out, runs, steps, kimg, seed)
+    if dry_run:
+        doc = {"command": "train", "ok": True, "dry_run": True, "resume": bool(resume), "config": cfg.to_dict()}
+        if as_json:
+            console.emit_json(doc)
+        else:
+            print(json.dumps(cfg.to_dict(), indent=2))
+        return
+
+    from gantool.train.loop import run_training  # noqa: PLC0415
+    from gantool.train.rundir import create_run_dir, write_run_config  # noqa: PLC0415
+
+    if not resume:
+        create_run_dir(cfg.run_dir)
+    write_run_config(cfg)
+    with console.progress(f"train {cfg.variant}", "steps", enabled=not quiet) as cb:
+        result = run_training(cfg, progress=cb, resume=bool(resume))
+    _render(result, as_json)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+def _steps_for(steps, kimg, batch) -> Optional[int]:
+    if kimg is not None:
+        if kimg <= 0:
+            raise UsageError(f"--kimg: must be > 0, got {kimg}")
+        return int(math.ceil(kimg * 1000 / batch))
+    return steps
+
+
+def _new_config(variant, given, data, size, out, runs, steps, kimg, seed):
+    from gantool.config import TRAIN_DEFAULTS, TrainConfig  # noqa: PLC0415
+    from gantool.data.shards import open_dataset  # noqa: PLC0415
+    from gantool.models import VARIANTS  # noqa: PLC0415
+    from gantool.train.rundir import find_dataset, next_run_dir  # noqa: PLC0415
+
+    if variant is None:
+        raise UsageError("VARIANT: missing; choose one of " + ", ".join(VARIANTS.names()) + " (or --resume RUN)")
+    spec = VARIANTS.get(variant)
+    ds = open_dataset(data) if data else open_dataset(find_dataset("data", size))
+    if size is not None and ds.size != size:
+        raise UsageError(f"--size {size}: dataset {ds.path} is {ds.size} px")
+    opts = {**TRAIN_DEFAULTS, **spec.defaults, **{k: v for k, v in given.items() if v is not None}}
+    opts["steps"] = _steps_for(steps, kimg, opts["batch"]) or opts["steps"]
+    name = ds.path.name
+    run_dir = out or str(next_run_dir(runs, variant, name))
+    return TrainConfig(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, size=ds.size,
+                       channels=ds.channels, seed=seed, **opts).validate()
+
+
+def _resume_config(resume, variant, given, data, out, steps, kimg):
+    import dataclasses  # noqa: PLC0415
+
+    from gantool.train.rundir import load_run_config  # noqa: PLC0415
+
+    cfg = load_run_config(resume)
+    changed = [k for k, v in given.items() if v is not None]
+    if data or out:
+        changed += ["data" if data else "out"]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise UsageError(f"--resume continues a run with its saved settings; {flags} cannot change (only --steps/--kimg)")
+    if variant is not None and variant != cfg.variant:
+        raise UsageError(f"VARIANT: {resume} is a {cfg.variant} run, not {variant}")
+    new_steps = _steps_for(steps, kimg, cfg.batch)
+    cfg = dataclasses.replace(cfg, run_dir=str(resume))
+    if new_steps is not None and new_steps != cfg.steps:
+        cfg = dataclasses.replace(cfg, steps=new_steps)
+    return cfg.validate()
+
+
+def _render(result, as_json: bool) -> None:
+    if result.interrupted:
+        console.error_line(f"interrupted at step {result.step}/{result.steps}; checkpoint saved; "
+                           f"continue with: gantool train --resume {result.run_dir}")
+    if as_json:
+        console.emit_json({"command": "train", "ok": not result.interrupted, **result.to_dict()})
+        return
+    last = result.last
+    rows = [
+        ("run", result.run_dir),
+        ("steps", f"{result.start_step} -> {result.step} of {result.steps}"),
+        ("losses", f"d {last.get('d_loss', float('nan')):.4f}  g {last.get('g_loss', float('nan')):.4f}"),
+        ("pfd8", f"{result.pfd8:.4f}" if result.pfd8 is not None else "-"),
+        ("speed", f"{result.img_per_s:.1f} img/s over {result.seconds:.1f} s"),
+        ("samples", result.samples or "-"),
+        ("generator", result.generator or "-"),
+        ("losses.png", result.losses_png or "-"),
+    ]
+    for note in result.notes:
+        rows.append(("note", note))
+    console.print_table("train", rows)
+    sys.stdout.flush()

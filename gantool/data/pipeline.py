@@ -1,0 +1,79 @@
+"""Stream a packed dataset into training batches, reproducibly and with bounded memory.
+
+The order of images is a pure function of (seed, position): epoch e visits the shards in a
+permutation drawn from seed and e, and the images of each shard in a permutation of their own.
+A batch is the next `batch` images of that endless sequence, across shard and epoch borders.
+Resuming at step s therefore needs no saved iterator: the stream restarts at image s * batch
+and yields exactly the batches an uninterrupted run would have seen.
+
+Only one shard (<= ~256 MB by default) and one batch are in memory at a time. tf.data wraps the
+generator and prefetches the next batches while the current step runs.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from gantool.data.shards import Dataset
+
+
+class StreamPlan:
+    def __init__(self, shard_counts: list[int], seed: int):
+        self.counts = [int(c) for c in shard_counts]
+        self.total = sum(self.counts)
+        self.seed = int(seed)
+        if self.total <= 0:
+            raise ValueError("empty dataset")
+
+    def epoch(self, e: int) -> list[tuple[int, np.ndarray]]:
+        """[(shard index, order of its images)] for epoch e."""
+        rng = np.random.default_rng([self.seed, e])
+        order = rng.permutation(len(self.counts))
+        return [(int(s), rng.permutation(self.counts[s])) for s in order]
+
+    def positions(self, start: int) -> Iterator[tuple[int, np.ndarray]]:
+        """From image `start` of the endless sequence on: (shard, indices in it) runs."""
+        e, offset = divmod(int(start), self.total)
+        while True:
+            for shard, idx in self.epoch(e):
+                if offset >= len(idx):
+                    offset -= len(idx)
+                    continue
+                yield shard, idx[offset:]
+                offset = 0
+            e += 1
+
+
+def iter_batches(ds: Dataset, batch: int, seed: int, start_step: int = 0) -> Iterator[np.ndarray]:
+    """uint8 (batch, H, W, C) arrays, endlessly, starting at step `start_step`."""
+    plan = StreamPlan([s["count"] for s in ds.manifest["shards"]], seed)
+    pending: list[np.ndarray] = []
+    have = 0
+    cached = (-1, None)
+    for shard, idx in plan.positions(start_step * batch):
+        if cached[0] != shard:
+            cached = (shard, ds.load_shard(shard))
+        images = cached[1]
+        pos = 0
+        while pos < len(idx):
+            take = min(batch - have, len(idx) - pos)
+            pending.append(images[idx[pos:pos + take]])
+            have += take
+            pos += take
+            if have == batch:
+                yield pending[0] if len(pending) == 1 else np.concatenate(pending, axis=0)
+                pending, have = [], 0
+
+
+def make_dataset(ds: Dataset, batch: int, seed: int, start_step: int = 0, prefetch: int = 2):
+    """A tf.data.Dataset of uint8 batches (see iter_batches), prefetched."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    shape = (batch, ds.size, ds.size, ds.channels)
+    out = tf.data.Dataset.from_generator(
+        lambda: iter_batches(ds, batch, seed, start_step),
+        output_signature=tf.TensorSpec(shape, tf.uint8),
+    )
+    return out.prefetch(prefetch)

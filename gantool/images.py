@@ -1,0 +1,77 @@
+"""The one place model-space images meet pixels (habit 9): uint8 NHWC on disk, float32 [-1, 1]
+NHWC in models. Also image grids and atomic PNG writes."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from gantool.atomic import write_bytes
+
+
+def to_float(x):
+    """uint8 [0, 255] -> float32 [-1, 1]; works on numpy arrays and TF tensors."""
+    if isinstance(x, np.ndarray):
+        return x.astype(np.float32) / 127.5 - 1.0
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.cast(x, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(x) -> np.ndarray:
+    """float [-1, 1] (numpy or tensor) -> uint8 [0, 255], rounded, clipped."""
+    arr = np.asarray(x, dtype=np.float32)
+    return np.clip(np.rint((arr + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def grid(images: np.ndarray, cols: int | None = None, pad: int = 2, fill: int = 0) -> np.ndarray:
+    """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, C) image, row-major."""
+    n, h, w, c = images.shape
+    cols = cols or int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / cols))
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), fill, dtype=np.uint8)
+    for i in range(n):
+        r, q = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        out[y:y + h, x:x + w] = images[i]
+    return out
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """(H, W, 1|3) or (H, W) uint8 RGB/grey -> PNG bytes."""
+    import cv2  # noqa: PLC0415
+
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    elif img.ndim == 3 and img.shape[2] == 3:
+        img = img[:, :, ::-1]  # cv2 wants BGR
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(img))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_png(path: str | os.PathLike, img: np.ndarray, scale: int = 1) -> None:
+    """Write a PNG atomically; `scale` > 1 enlarges it (nearest neighbour) for small images."""
+    if scale > 1:
+        img = np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
+    write_bytes(path, encode_png(img))
+
+
+def downscale_area(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, C) float or uint8 -> (N, size, size, C) float32 by box averaging (H % size == 0)
+    or cv2's area filter otherwise."""
+    n, h, w, c = images.shape
+    x = images.astype(np.float32)
+    if h % size == 0 and w % size == 0:
+        f = h // size
+        return x.reshape(n, size, f, size, f, c).mean(axis=(2, 4))
+    import cv2  # noqa: PLC0415
+
+    out = np.empty((n, size, size, c), dtype=np.float32)
+    for i in range(n):
+        r = cv2.resize(x[i], (size, size), interpolation=cv2.INTER_AREA)
+        out[i] = r.reshape(size, size, c)
+    return out

@@ -1,0 +1,5 @@
+"""Model variants. Importing this package registers every variant (no TensorFlow import:
+each variant builds its Keras models inside functions, habit 8)."""
+
+from gantool.models.base import VARIANTS, ModelSpec  # noqa: F401
+from gantool.models import dcgan, gan, hdcgan  # noqa: F401,E402  (registration side effect)

@@ -1,0 +1,88 @@
+"""Checkpoints of a run: checkpoints/ckpt-STEP.* (the last --keep), checkpoints/best/ (lowest
+pfd8 so far), and the generator alone as generator.keras (+ generator_ema.keras) for sample and
+export, which need no training code.
+
+TensorFlow writes each checkpoint under a temporary name and only then records it in the
+`checkpoint` index (atomically), so a run killed mid-write still restores the previous one.
+The .keras files and checkpoints/state.json are written beside and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from gantool import __version__
+from gantool.atomic import fsync_dir, write_json
+from gantool.errors import RunError
+from gantool.tfquiet import import_tf
+
+
+class Checkpointer:
+    def __init__(self, run_dir: str | Path, state, keep: int):
+        tf = import_tf()
+        self.dir = Path(run_dir) / "checkpoints"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state = state
+        self.ckpt = state.checkpoint()
+        self.manager = tf.train.CheckpointManager(self.ckpt, str(self.dir), max_to_keep=keep,
+                                                  checkpoint_name="ckpt")
+        self.info = self._read_info()
+        self.notes: list[str] = []
+
+    def _read_info(self) -> dict:
+        try:
+            return json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def restore_latest(self) -> int | None:
+        """Restore the newest readable checkpoint; returns its step, or None if there is none.
+        An unreadable newest checkpoint is skipped with a note (the previous one is used)."""
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.ckpt.restore(path).assert_existing_objects_matched()
+            except Exception as e:  # noqa: BLE001  (torn or foreign checkpoint: try the one before)
+                self.notes.append(f"skipped unreadable checkpoint {Path(path).name}: {type(e).__name__}")
+                continue
+            return int(self.state.step.numpy())
+        if self.manager.checkpoints:
+            raise RunError(f"no readable checkpoint in {self.dir} ({'; '.join(self.notes)})")
+        return None
+
+    def save(self, quality: float | None = None) -> str:
+        step = int(self.state.step.numpy())
+        path = self.manager.save(checkpoint_number=step)
+        self._save_keras(self.state.G, "generator.keras")
+        if self.state.G_ema is not None:
+            self._save_keras(self.state.G_ema, "generator_ema.keras")
+        best = self.info.get("best")
+        if quality is not None and (best is None or quality < best["pfd8"]):
+            self._save_best(step, quality)
+            best = {"step": step, "pfd8": quality}
+        self.info = {"schema": 1, "gantool_version": __version__, "step": step, "checkpoint": Path(path).name,
+                     "pfd8": quality, "best": best, "time": time.time()}
+        write_json(self.dir / "state.json", self.info)
+        return path
+
+    def _save_keras(self, model, name: str) -> None:
+        tmp = self.dir / f".{os.getpid()}.tmp.keras"
+        model.save(str(tmp))
+        os.replace(tmp, self.dir / name)
+        fsync_dir(self.dir)
+
+    def _save_best(self, step: int, quality: float) -> None:
+        tmp, best, old = self.dir / ".best.tmp", self.dir / "best", self.dir / ".best.old"
+        for p in (tmp, old):
+            shutil.rmtree(p, ignore_errors=True)
+        tmp.mkdir()
+        self.ckpt.write(str(tmp / "ckpt"))
+        write_json(tmp / "best.json", {"step": step, "pfd8": quality})
+        if best.exists():
+            os.replace(best, old)
+        os.replace(tmp, best)
+        shutil.rmtree(old, ignore_errors=True)
+        fsync_dir(self.dir)
