@@ -21,8 +21,8 @@ def to_float(x):
 
 
 def to_uint8(x) -> np.ndarray:
-    """float [-1, 1] (numpy or tensor) -> uint8 [0, 255], rounded, clipped."""
-    arr = np.asarray(x, dtype=np.float32)
+    """float [-1, 1] (numpy or tensor) -> uint8 [0, 255], rounded, clipped (NaN -> 128)."""
+    arr = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0)
     return np.clip(np.rint((arr + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 

@@ -118,7 +118,8 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed):
     if size is not None and ds.size != size:
         raise UsageError(f"--size {size}: dataset {ds.path} is {ds.size} px")
     opts = {**TRAIN_DEFAULTS, **spec.defaults, **{k: v for k, v in given.items() if v is not None}}
-    opts["steps"] = _steps_for(steps, kimg, opts["batch"]) or opts["steps"]
+    wanted = _steps_for(steps, kimg, opts["batch"])
+    opts["steps"] = wanted if wanted is not None else opts["steps"]
     name = ds.path.name
     run_dir = out or str(next_run_dir(runs, variant, name))
     return TrainConfig(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, size=ds.size,

@@ -10,6 +10,7 @@ The .keras files and checkpoints/state.json are written beside and renamed into 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -60,7 +61,7 @@ class Checkpointer:
         if self.state.G_ema is not None:
             self._save_keras(self.state.G_ema, "generator_ema.keras")
         best = self.info.get("best")
-        if quality is not None and (best is None or quality < best["pfd8"]):
+        if quality is not None and math.isfinite(quality) and (best is None or quality < best["pfd8"]):
             self._save_best(step, quality)
             best = {"step": step, "pfd8": quality}
         self.info = {"schema": 1, "gantool_version": __version__, "step": step, "checkpoint": Path(path).name,

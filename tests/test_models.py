@@ -1,0 +1,131 @@
+"""Every registered variant and loss: builds, one real step gives finite losses, shapes agree,
+.keras round trip. Parametrised over the registries, so a new variant is tested on arrival."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from gantool.config import TrainConfig
+from gantool.errors import UsageError
+from gantool.models import VARIANTS
+from gantool.models.base import factor_size
+from gantool.models.losses import LOSSES
+from tfhelpers import tf
+
+
+def cfg(variant="dcgan", size=16, channels=1, **kw):
+    base = dict(variant=variant, data="-", run_dir="-", dataset_name="t", size=size, channels=channels,
+                steps=10, batch=4, filters=4, max_filters=16)
+    base.update(kw)
+    return TrainConfig(**base).validate()
+
+
+def one_step(c):
+    from gantool.train.state import build_state
+    from gantool.train.step import make_steps
+
+    state = build_state(c)
+    train_step, alt_step = make_steps(state)
+    real = np.random.default_rng(0).integers(0, 256, (c.batch, c.size, c.size, c.channels), dtype=np.uint8)
+    out = {k: float(v) for k, v in train_step(real).items()}
+    return state, out, alt_step, real
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("variant", VARIANTS.names())
+def test_variant_and_loss_one_step_is_finite(variant, loss):
+    tf()
+    c = cfg(variant, loss=loss, r1=1.0 if loss == "bce" else 0.0, augment="flip,translate,color", ema=0.9)
+    state, out, alt_step, real = one_step(c)
+    assert set(out) == {"d_loss", "g_loss", "real_score", "fake_score"}
+    assert all(np.isfinite(v) for v in out.values()), out
+    assert int(state.step.numpy()) == 1
+    assert tuple(state.G.output_shape[1:]) == tuple(state.D.input_shape[1:]) == (16, 16, 1)
+    alt = alt_step(real)  # the --alt-every update runs too and leaves the step counter alone
+    assert np.isfinite(float(alt["d_loss"])) and int(state.step.numpy()) == 1
+    ema = state.G_ema.trainable_variables[0].numpy()
+    assert np.isfinite(ema).all() and not np.array_equal(ema, state.G.trainable_variables[0].numpy())
+
+
+@pytest.mark.parametrize("variant", VARIANTS.names())
+def test_variant_keras_round_trip(variant, tmp_path):
+    t = tf()
+    import keras
+
+    from gantool.train.state import build_models
+
+    c = cfg(variant, channels=3, spectral_norm=True)
+    G, D = build_models(c)
+    z = np.random.default_rng(1).uniform(-1, 1, (3, c.z_dim)).astype(np.float32)
+    img = np.asarray(G(z, training=False))
+    for model, x in ((G, z), (D, img)):
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        back = keras.models.load_model(path, safe_mode=True, compile=False)
+        np.testing.assert_array_equal(np.asarray(back(x, training=False)), np.asarray(model(x, training=False)))
+    assert img.min() >= -1 and img.max() <= 1 and t is not None
+
+
+@pytest.mark.parametrize("size", [12, 20, 28, 32, 48, 64, 192, 256, 512, 1024])
+def test_dcgan_builds_at_every_base_times_power_of_two(size):
+    tf()
+    from gantool.train.state import build_models
+
+    G, D = build_models(cfg("dcgan", size=size, channels=3, filters=2, max_filters=8))
+    assert tuple(G.output_shape[1:]) == (size, size, 3) == tuple(D.input_shape[1:])
+    assert tuple(D.output_shape[1:]) == (1,)
+
+
+def test_factor_size_and_refusals():
+    assert [factor_size(s) for s in (28, 32, 192, 1024, 20)] == [(7, 2), (4, 3), (3, 6), (4, 8), (5, 2)]
+    for bad in (4, 7, 22, 100, 33):
+        with pytest.raises(UsageError):
+            factor_size(bad)
+    with pytest.raises(UsageError, match="VARIANT"):
+        cfg("stylegan")
+    with pytest.raises(UsageError, match="too large"):
+        cfg("gan", size=256)
+
+
+def test_reference_dcgan_64_has_the_reference_parameter_counts():
+    tf()
+    from gantool.train.state import build_models
+
+    G, D = build_models(cfg("dcgan", size=64, channels=3, filters=64, max_filters=512))
+    count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_variables))  # noqa: E731
+    # PyTorch's DCGAN example (nz 100, ngf = ndf = 64, nc 3, no biases) has exactly these
+    assert (count(G), count(D)) == (3_576_704, 2_765_568)
+
+
+def test_mnist_preset_reproduces_the_report_tables():
+    tf()
+    from gantool.train.state import build_models
+
+    G, D = build_models(cfg("dcgan", size=28, preset="mnist"))
+    kinds = lambda m, k: [layer for layer in m.layers if type(layer).__name__ == k]  # noqa: E731
+    dense, = kinds(G, "Dense")
+    assert dense.units == 7 * 7 * 128
+    convs = kinds(G, "Conv2DTranspose")
+    assert [(c.filters, c.kernel_size, c.strides) for c in convs] == [(64, (5, 5), (2, 2)), (1, (5, 5), (2, 2))]
+    assert len(kinds(G, "BatchNormalization")) == 3 and G.output_shape[1:] == (28, 28, 1)
+    dconv = kinds(D, "Conv2D")
+    assert [(c.filters, c.kernel_size, c.strides) for c in dconv] == [(64, (5, 5), (2, 2)), (128, (5, 5), (2, 2))]
+    assert len(kinds(D, "ELU")) == 2 and len(kinds(D, "BatchNormalization")) == 3
+    with pytest.raises(UsageError, match="multiple of 4"):
+        cfg("dcgan", size=30, preset="mnist")
+    _, out, _, _ = one_step(dataclasses.replace(cfg("dcgan", size=28, preset="mnist"), batch=4))
+    assert all(np.isfinite(v) for v in out.values())
+
+
+def test_hdcgan_uses_selu_and_its_report_defaults():
+    tf()
+    from gantool.train.state import build_models
+
+    spec = VARIANTS.get("hdcgan")
+    assert spec.defaults["batch"] == 32 and spec.defaults["lr_g"] == 2e-4 and spec.defaults["filters"] == 64
+    assert spec.defaults["instance_noise"] > 0 and spec.defaults["g_noise"] > 0
+    G, D = build_models(cfg("hdcgan"))
+    acts = [layer.get_config().get("activation") for m in (G, D) for layer in m.layers
+            if type(layer).__name__ == "Activation"]
+    assert acts.count("selu") >= 3 and "relu" not in acts
