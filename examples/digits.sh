@@ -2,17 +2,24 @@
 # The offline demo pipeline on scikit-learn's bundled 1,797 handwritten digits.
 #
 # Needs:        `gantool` on PATH (`make demo` puts .venv/bin first) — no network, no photos.
-# Leaves:       $OUT/digits_32/ (manifest.json, config.json, shard-00000.npz: 1797 x 32x32x1 uint8)
-#               $OUT/prep.json  (the --json summary of the prep step)
-# Environment:  OUT (default: ./demo-out), SIZE (default: 32)
-#
-# Stages land here as gantool grows (train, sample, eval); today it runs prep.
+# Leaves:       $OUT/digits_32/   the packed dataset (1797 x 32x32x1 uint8, manifest.json)
+#               $OUT/dcgan/       a DCGAN run: samples/final.png (10x10 grid), losses.png,
+#                                 metrics.jsonl, checkpoints/generator_ema.keras, config.json
+#               $OUT/prep.json, $OUT/train.json   the --json summaries
+# Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000: ~2-3 min on 2 cores)
 set -euo pipefail
 OUT=${OUT:-demo-out}
 SIZE=${SIZE:-32}
+STEPS=${STEPS:-3000}
 mkdir -p "$OUT"
 
 echo "== prep: builtin:digits -> $OUT/digits_$SIZE"
 gantool prep builtin:digits --size "$SIZE" --out "$OUT/digits_$SIZE" --overwrite --json > "$OUT/prep.json"
 cat "$OUT/prep.json"
-echo "== done: dataset in $OUT/digits_$SIZE, summary in $OUT/prep.json"
+
+echo "== train: dcgan on $OUT/digits_$SIZE for $STEPS steps"
+rm -rf "$OUT/dcgan"   # the demo's own run folder: start fresh each time
+gantool train dcgan --data "$OUT/digits_$SIZE" --out "$OUT/dcgan" --steps "$STEPS" \
+  --filters 32 --batch 64 --ema 0.999 --grid 10 --sample-every 500 --ckpt-every 1000 --json > "$OUT/train.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("steps", d["step"], "pfd8", round(d["pfd8"], 4), "img/s", round(d["img_per_s"]))' "$OUT/train.json"
+echo "== done: samples in $OUT/dcgan/samples/final.png, loss curves in $OUT/dcgan/losses.png"

@@ -22,11 +22,18 @@ def _run(script, *args, cwd, env=None):
 
 
 def test_digits_example(tmp_path):
-    r = _run("digits.sh", cwd=tmp_path, env={"SIZE": "16"})
+    r = _run("digits.sh", cwd=tmp_path, env={"SIZE": "16", "STEPS": "30"})
     assert r.returncode == 0, r.stderr
-    summary = json.loads((tmp_path / "demo-out" / "prep.json").read_text())
+    out = tmp_path / "demo-out"
+    summary = json.loads((out / "prep.json").read_text())
     assert summary["ok"] and summary["count"] == 1797
-    assert open_dataset(tmp_path / "demo-out" / "digits_16").load_all().shape == (1797, 16, 16, 1)
+    assert open_dataset(out / "digits_16").load_all().shape == (1797, 16, 16, 1)
+    train = json.loads((out / "train.json").read_text())
+    assert train["ok"] and train["step"] == 30 and train["run_dir"] == str(Path("demo-out") / "dcgan")
+    for f in ("samples/final.png", "losses.png", "checkpoints/generator_ema.keras", "config.json"):
+        assert (out / "dcgan" / f).is_file(), f
+    r = _run("digits.sh", cwd=tmp_path, env={"SIZE": "16", "STEPS": "10"})  # runs again over its own output
+    assert r.returncode == 0 and json.loads((out / "train.json").read_text())["step"] == 10, r.stderr
 
 
 @pytest.mark.slow
