@@ -42,7 +42,7 @@ def loss_lines(run):
     out = {}
     for line in (run / "metrics.jsonl").read_text().splitlines():
         r = json.loads(line)
-        out[(r["step"], "pfd8" in r)] = {k: v for k, v in r.items() if k not in ("time", "img_per_s")}
+        out[(r["step"], "pfd8" in r)] = {k: v for k, v in r.items() if k not in ("time", "img_per_s", "elapsed")}
     return out
 
 

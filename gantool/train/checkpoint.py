@@ -54,7 +54,7 @@ class Checkpointer:
             raise RunError(f"no readable checkpoint in {self.dir} ({'; '.join(self.notes)})")
         return None
 
-    def save(self, quality: float | None = None) -> str:
+    def save(self, quality: float | None = None, elapsed: float = 0.0) -> str:
         step = int(self.state.step.numpy())
         path = self.manager.save(checkpoint_number=step)
         self._save_keras(self.state.G, "generator.keras")
@@ -65,7 +65,7 @@ class Checkpointer:
             self._save_best(step, quality)
             best = {"step": step, "pfd8": quality}
         self.info = {"schema": 1, "gantool_version": __version__, "step": step, "checkpoint": Path(path).name,
-                     "pfd8": quality, "best": best, "time": time.time()}
+                     "pfd8": quality, "best": best, "elapsed": elapsed, "time": time.time()}
         write_json(self.dir / "state.json", self.info)
         return path
 

@@ -141,6 +141,7 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
         samples_path = sample_grid(0)
 
     t_start = time.monotonic()
+    elapsed0 = float(ckpt.info.get("elapsed", 0.0)) if start else 0.0  # training seconds before this session
     t_log, n_log = t_start, 0
     acc: dict[str, float] = {}
     last: dict[str, float] = {}
@@ -168,8 +169,9 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                 n_log += 1
                 if step % cfg.log_every == 0 or step == cfg.steps:
                     now = time.monotonic()
-                    rec = {"step": step, **{k: v / n_log for k, v in acc.items()},
-                           "img_per_s": n_log * cfg.batch / max(now - t_log, 1e-9), "time": time.time()}
+                    rec = {"step": step, "kimg": step * cfg.batch / 1000, **{k: v / n_log for k, v in acc.items()},
+                           "img_per_s": n_log * cfg.batch / max(now - t_log, 1e-9),
+                           "elapsed": elapsed0 + now - t_start, "time": time.time()}
                     metrics.append(rec)
                     events.scalars(step, {k: v for k, v in rec.items() if k not in ("step", "time")})
                     acc, t_log, n_log = {}, now, 0
@@ -177,7 +179,7 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                     samples_path = sample_grid(step)
                 if step % cfg.ckpt_every == 0 or step == cfg.steps or stop.requested:
                     pfd8 = measure(step)
-                    checkpoint_path = ckpt.save(pfd8)
+                    checkpoint_path = ckpt.save(pfd8, elapsed=elapsed0 + time.monotonic() - t_start)
                     saved_at = step
                 rate = (step - start) * cfg.batch / max(time.monotonic() - t_start, 1e-9)
                 progress(step, cfg.steps, f"d {last['d_loss']:.3f} g {last['g_loss']:.3f} {rate:.0f} img/s")
