@@ -25,8 +25,16 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-bench: install
+# PyTorch only for the comparison in bench/train_bench.py; never a gantool dependency
+TORCH_VENV := bench/.torch-venv
+$(TORCH_VENV)/.ok:
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy
+	touch $@
+
+bench: install $(TORCH_VENV)/.ok
 	$(BIN)/python bench/prep_bench.py
+	$(BIN)/python bench/train_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,129 @@
+"""A minimal PyTorch CPU DCGAN: the comparison point for bench/train_bench.py.
+
+Same network and step as gantool's dcgan at 64 px with 64 filters: G z(100) -> 4x4x512 ->
+8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3 (ConvTranspose 4x4, BN, ReLU, tanh), D the mirror
+(Conv 4x4 stride 2, LeakyReLU 0.2, BN after the first layer) ending in one score; no biases;
+weights N(0, 0.02). One step: D update on D(real) and D(fake.detach()) with BCE-with-logits,
+then G update on fresh z (non-saturating loss); Adam 2e-4, betas (0.5, 0.999). Real data is one
+fixed random batch, so only compute is timed. Torch is not a gantool dependency; run it from its
+own venv:
+    python3 -m venv bench/.torch-venv && bench/.torch-venv/bin/pip install torch==2.13.0 numpy
+    bench/.torch-venv/bin/python bench/torch_dcgan.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+from torch import nn
+
+
+def levels(size: int) -> int:
+    k = size.bit_length() - 1
+    if size < 8 or 2 ** k != size:
+        raise SystemExit(f"--size must be a power of two >= 8, got {size}")
+    return k - 2  # 4 x 4 at the bottom
+
+
+def chans(level: int, k: int, filters: int) -> int:
+    return min(512, filters * 2 ** (k - 1 - level))
+
+
+def generator(size: int, z_dim: int, filters: int, ch: int = 3) -> nn.Sequential:
+    k = levels(size)
+    f = [chans(i, k, filters) for i in range(k)]
+    layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, f[0], 4, 1, 0, bias=False), nn.BatchNorm2d(f[0]), nn.ReLU(True)]
+    for i in range(1, k):
+        layers += [nn.ConvTranspose2d(f[i - 1], f[i], 4, 2, 1, bias=False), nn.BatchNorm2d(f[i]), nn.ReLU(True)]
+    layers += [nn.ConvTranspose2d(f[k - 1], ch, 4, 2, 1, bias=False), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def discriminator(size: int, filters: int, ch: int = 3) -> nn.Sequential:
+    k = levels(size)
+    f = [chans(i, k, filters) for i in range(k)]
+    layers: list[nn.Module] = [nn.Conv2d(ch, f[k - 1], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+    for i in range(k - 2, -1, -1):
+        layers += [nn.Conv2d(f[i + 1], f[i], 4, 2, 1, bias=False), nn.BatchNorm2d(f[i]), nn.LeakyReLU(0.2, True)]
+    layers += [nn.Conv2d(f[0], 1, 4, 1, 0, bias=False), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+def init(m: nn.Module) -> None:
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--z-dim", type=int, default=100)
+    ap.add_argument("--filters", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--gen-steps", type=int, default=20)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+
+    threads = len(os.sched_getaffinity(0))
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    G, D = generator(a.size, a.z_dim, a.filters), discriminator(a.size, a.filters)
+    G.apply(init)
+    D.apply(init)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    n = a.batch
+    real = torch.rand(n, 3, a.size, a.size) * 2 - 1
+    ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
+
+    def step() -> float:
+        fake = G(torch.rand(n, a.z_dim, 1, 1) * 2 - 1)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss = bce(D(G(torch.rand(n, a.z_dim, 1, 1) * 2 - 1)), ones)
+        g_loss.backward()
+        opt_g.step()
+        return float(d_loss)
+
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    train_s = time.perf_counter() - t0
+
+    G.eval()
+    z = torch.rand(n, a.z_dim, 1, 1) * 2 - 1
+    with torch.inference_mode():
+        for _ in range(2):
+            G(z)
+        t0 = time.perf_counter()
+        for _ in range(a.gen_steps):
+            G(z)
+        gen_s = time.perf_counter() - t0
+
+    out = {"framework": "pytorch", "torch_version": torch.__version__, "threads": threads, "size": a.size,
+           "batch": n, "train_img_per_s": a.steps * n / train_s, "gen_img_per_s": a.gen_steps * n / gen_s,
+           "params_g": sum(p.numel() for p in G.parameters()), "params_d": sum(p.numel() for p in D.parameters())}
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(f"PyTorch {out['torch_version']} DCGAN {a.size}px batch {n}: train {out['train_img_per_s']:.1f} img/s, "
+              f"generate {out['gen_img_per_s']:.1f} img/s, params G {out['params_g']:,} D {out['params_d']:,}")
+
+
+if __name__ == "__main__":
+    main()
