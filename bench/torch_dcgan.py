@@ -96,7 +96,7 @@ def main() -> None:
         g_loss = bce(D(G(torch.rand(n, a.z_dim, 1, 1) * 2 - 1)), ones)
         g_loss.backward()
         opt_g.step()
-        return float(d_loss)
+        return d_loss.item()
 
     for _ in range(a.warmup):
         step()

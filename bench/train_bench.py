@@ -46,10 +46,10 @@ def bench_gantool(size: int, batch: int, filters: int, z_dim: int, steps: int, w
     train_step, _ = make_steps(state)
     real = tf.constant(np.random.default_rng(0).integers(0, 256, (batch, size, size, 3), dtype=np.uint8))
     for _ in range(warmup):
-        float(train_step(real)["d_loss"])
+        float(train_step(real, 1.0)["d_loss"])
     t0 = time.perf_counter()
     for _ in range(steps):
-        out = train_step(real)
+        out = train_step(real, 1.0)
     float(out["d_loss"])
     train_s = time.perf_counter() - t0
 

@@ -172,6 +172,11 @@ class TrainConfig:
     keep: int = 3
     grid: int = 8
     preset: str | None = None
+    data_size: int | None = None        # dataset side when it differs from size (pggan downscales)
+    fade_kimg: float | None = None      # pggan: images per fade-in phase, thousands
+    stable_kimg: float | None = None    # pggan: images per stabilise phase, thousands
+    batch_schedule: str = ""            # pggan: resolved RES:BATCH table
+    total_kimg: float | None = None     # pggan: total length (None: the whole growth plan)
 
     def validate(self) -> "TrainConfig":
         from gantool.models import VARIANTS  # noqa: PLC0415  (registers the variants, no TF)
@@ -211,6 +216,17 @@ class TrainConfig:
                 value = getattr(self, flag.lstrip("-").replace("-", "_").replace("augment_policy", "augment"), "")
                 raise UsageError(f"{flag}: {msg}, got {value!r}" if flag != "--data" else f"{flag}: {msg}")
         spec.check(self.size, self)
+        data_size = self.data_size or self.size
+        if spec.progressive:
+            ratio = data_size // self.size
+            if data_size % self.size or ratio & (ratio - 1):
+                raise UsageError(f"--target: {self.size} px cannot be box-filtered from the dataset's {data_size} px "
+                                 "(the dataset side must be the target times a power of two)")
+            for flag, v in (("--fade-kimg", self.fade_kimg), ("--stable-kimg", self.stable_kimg)):
+                if v is None or v <= 0:
+                    raise UsageError(f"{flag}: must be > 0, got {v}")
+        elif data_size != self.size:
+            raise UsageError(f"--target/--size: {self.variant} trains at the dataset's size ({data_size} px)")
         return self
 
     def to_dict(self) -> dict:

@@ -50,7 +50,7 @@ def test_batches_stream_across_shards_and_resume(tiny_dataset):
     it = iter_batches(ds, 100, seed=5)
     first = [next(it) for _ in range(40)]  # 4000 images: more than two epochs
     assert all(b.shape == (100, 8, 8, 1) and b.dtype == np.uint8 for b in first)
-    later = iter_batches(ds, 100, seed=5, start_step=23)
+    later = iter_batches(ds, 100, seed=5, start_image=2300)
     for k in range(23, 40):
         assert np.array_equal(next(later), first[k])
     # one epoch shows every image once: compare as multisets of image bytes
@@ -61,7 +61,7 @@ def test_batches_stream_across_shards_and_resume(tiny_dataset):
 
 
 def test_tf_data_wraps_the_same_stream(tiny_dataset):
-    ds = make_dataset(tiny_dataset, 64, seed=2, start_step=3)
+    ds = make_dataset(tiny_dataset, 64, seed=2, start_image=192)
     got = [b.numpy() for b in ds.take(2)]
-    it = iter_batches(tiny_dataset, 64, seed=2, start_step=3)
+    it = iter_batches(tiny_dataset, 64, seed=2, start_image=192)
     assert np.array_equal(got[0], next(it)) and np.array_equal(got[1], next(it))

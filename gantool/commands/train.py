@@ -21,9 +21,13 @@ ALT_HELP = ("The megapixel report's extra alternating update: after every N-th s
 
 
 def train(
-    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan (not needed with --resume)."),
+    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan, pggan (not needed with --resume)."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder from `gantool prep`. Default: the one dataset under ./data (matching --size)."),
     size: Optional[int] = typer.Option(None, "--size", help="Pick the dataset of this size under ./data (resolution always comes from the dataset)."),
+    target: Optional[int] = typer.Option(None, "--target", help="pggan: final resolution (4*2^k; default the dataset's size, which may be the target times a power of two). Others: same as --size."),
+    fade_kimg: Optional[float] = typer.Option(None, "--fade-kimg", help="pggan: thousand real images per fade-in phase (default: the paper's 800k-per-30k-images ratio for your dataset, 1-800)."),
+    stable_kimg: Optional[float] = typer.Option(None, "--stable-kimg", help="pggan: thousand real images per stabilise phase (default as --fade-kimg)."),
+    batch_schedule: Optional[str] = typer.Option(None, "--batch-schedule", help="pggan: batch per resolution, e.g. 4:128,8:128,16:64,32:32,64:16,128:8,256:4 (the default)."),
     out: Optional[str] = typer.Option(None, "--out", help="Run folder. Default: runs/NNNNN-VARIANT-DATASET."),
     runs: str = typer.Option("runs", "--runs", help="Folder that holds numbered run folders."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run in this folder exactly where its last checkpoint left it (only --steps/--kimg may change)."),
@@ -72,10 +76,13 @@ def train(
         given["augment"] = (augment_policy or "flip,translate,color") if augment is not False else ""
     if steps is not None and kimg is not None:
         raise UsageError("--steps and --kimg: give one of them")
+    growth = dict(target=target, fade_kimg=fade_kimg, stable_kimg=stable_kimg, batch_schedule=batch_schedule)
     if resume:
+        if any(v is not None for v in growth.values()):
+            given.update({k: v for k, v in growth.items() if v is not None})
         cfg = _resume_config(resume, variant, given, data, out, steps, kimg)
     else:
-        cfg = _new_config(variant, given, data, size, out, runs, steps, kimg, seed)
+        cfg = _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth)
     if dry_run:
         doc = {"command": "train", "ok": True, "dry_run": True, "resume": bool(resume), "config": cfg.to_dict()}
         if as_json:
@@ -105,7 +112,7 @@ def _steps_for(steps, kimg, batch) -> Optional[int]:
     return steps
 
 
-def _new_config(variant, given, data, size, out, runs, steps, kimg, seed):
+def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth):
     from gantool.config import TRAIN_DEFAULTS, TrainConfig  # noqa: PLC0415
     from gantool.data.shards import open_dataset  # noqa: PLC0415
     from gantool.models import VARIANTS  # noqa: PLC0415
@@ -114,16 +121,51 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed):
     if variant is None:
         raise UsageError("VARIANT: missing; choose one of " + ", ".join(VARIANTS.names()) + " (or --resume RUN)")
     spec = VARIANTS.get(variant)
-    ds = open_dataset(data) if data else open_dataset(find_dataset("data", size))
-    if size is not None and ds.size != size:
-        raise UsageError(f"--size {size}: dataset {ds.path} is {ds.size} px")
+    if size is not None and growth["target"] is not None and size != growth["target"]:
+        raise UsageError("--size and --target: give one of them")
+    want = growth["target"] or size
+    if spec.progressive and want is not None:
+        from gantool.models.pggan import levels_for  # noqa: PLC0415
+
+        levels_for(want)
+    ds = open_dataset(data) if data else open_dataset(find_dataset("data", want, multiples=spec.progressive))
+    if want is not None and ds.size != want and not spec.progressive:
+        raise UsageError(f"--size {want}: dataset {ds.path} is {ds.size} px")
     opts = {**TRAIN_DEFAULTS, **spec.defaults, **{k: v for k, v in given.items() if v is not None}}
-    wanted = _steps_for(steps, kimg, opts["batch"])
-    opts["steps"] = wanted if wanted is not None else opts["steps"]
     name = ds.path.name
     run_dir = out or str(next_run_dir(runs, variant, name))
-    return TrainConfig(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, size=ds.size,
-                       channels=ds.channels, seed=seed, **opts).validate()
+    common = dict(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, channels=ds.channels, seed=seed)
+    if spec.progressive:
+        return _growth_config(opts, common, ds, want or ds.size, growth, steps, kimg, given.get("batch"))
+    for flag in ("fade_kimg", "stable_kimg", "batch_schedule"):
+        if growth[flag] is not None:
+            raise UsageError(f"--{flag.replace('_', '-')}: only pggan grows; {variant} trains at one size")
+    wanted = _steps_for(steps, kimg, opts["batch"])
+    opts["steps"] = wanted if wanted is not None else opts["steps"]
+    return TrainConfig(size=ds.size, **common, **opts).validate()
+
+
+def _growth_config(opts, common, ds, target, growth, steps, kimg, batch):
+    """pggan: resolve the growth plan (phase lengths, batch per resolution, total steps)."""
+    from gantool.config import TrainConfig  # noqa: PLC0415
+    from gantool.models.pggan import levels_for  # noqa: PLC0415
+    from gantool.train.progressive import batch_table, default_phase_kimg, format_table, plan, total_steps  # noqa: PLC0415
+
+    if steps is not None:
+        raise UsageError("--steps: pggan's length is its growth plan; use --kimg for the total (thousand images)")
+    if kimg is not None and kimg <= 0:
+        raise UsageError(f"--kimg: must be > 0, got {kimg}")
+    levels_for(target)
+    if ds.size < target:
+        raise UsageError(f"--target {target}: the dataset {ds.path} is only {ds.size} px; prep it at {target}")
+    table = batch_table(target, growth["batch_schedule"] or "", default_batch=batch)
+    phase_default = default_phase_kimg(ds.count)
+    fade = growth["fade_kimg"] if growth["fade_kimg"] is not None else phase_default
+    stable = growth["stable_kimg"] if growth["stable_kimg"] is not None else phase_default
+    phases = plan(target, fade, stable, table, kimg) if fade > 0 and stable > 0 else []
+    opts = {**opts, "batch": table[target], "steps": max(1, total_steps(phases))}
+    return TrainConfig(size=target, data_size=ds.size, fade_kimg=fade, stable_kimg=stable,
+                       batch_schedule=format_table(table), total_kimg=kimg, **common, **opts).validate()
 
 
 def _resume_config(resume, variant, given, data, out, steps, kimg):
@@ -140,8 +182,17 @@ def _resume_config(resume, variant, given, data, out, steps, kimg):
         raise UsageError(f"--resume continues a run with its saved settings; {flags} cannot change (only --steps/--kimg)")
     if variant is not None and variant != cfg.variant:
         raise UsageError(f"VARIANT: {resume} is a {cfg.variant} run, not {variant}")
-    new_steps = _steps_for(steps, kimg, cfg.batch)
     cfg = dataclasses.replace(cfg, run_dir=str(resume))
+    if cfg.batch_schedule:  # pggan: a new --kimg moves the end of the plan
+        if steps is not None:
+            raise UsageError("--steps: pggan's length is its growth plan; use --kimg")
+        if kimg is not None:
+            from gantool.train.progressive import parse_batch_schedule, plan, total_steps  # noqa: PLC0415
+
+            phases = plan(cfg.size, cfg.fade_kimg, cfg.stable_kimg, parse_batch_schedule(cfg.batch_schedule), kimg)
+            cfg = dataclasses.replace(cfg, total_kimg=kimg, steps=max(1, total_steps(phases)))
+        return cfg.validate()
+    new_steps = _steps_for(steps, kimg, cfg.batch)
     if new_steps is not None and new_steps != cfg.steps:
         cfg = dataclasses.replace(cfg, steps=new_steps)
     return cfg.validate()

@@ -3,8 +3,9 @@
 The order of images is a pure function of (seed, position): epoch e visits the shards in a
 permutation drawn from seed and e, and the images of each shard in a permutation of their own.
 A batch is the next `batch` images of that endless sequence, across shard and epoch borders.
-Resuming at step s therefore needs no saved iterator: the stream restarts at image s * batch
-and yields exactly the batches an uninterrupted run would have seen.
+Resuming therefore needs no saved iterator: the stream restarts at the number of images shown
+so far (step * batch for a fixed batch) and yields exactly the batches an uninterrupted run
+would have seen. A progressive run changes the batch size between phases the same way.
 
 Only one shard (<= ~256 MB by default) and one batch are in memory at a time. tf.data wraps the
 generator and prefetches the next batches while the current step runs.
@@ -46,13 +47,14 @@ class StreamPlan:
             e += 1
 
 
-def iter_batches(ds: Dataset, batch: int, seed: int, start_step: int = 0) -> Iterator[np.ndarray]:
-    """uint8 (batch, H, W, C) arrays, endlessly, starting at step `start_step`."""
+def iter_batches(ds: Dataset, batch: int, seed: int, start_image: int = 0) -> Iterator[np.ndarray]:
+    """uint8 (batch, H, W, C) arrays, endlessly, starting at image `start_image` of the stream
+    (step s of a fixed-batch run starts at s * batch; a progressive run passes images shown)."""
     plan = StreamPlan([s["count"] for s in ds.manifest["shards"]], seed)
     pending: list[np.ndarray] = []
     have = 0
     cached = (-1, None)
-    for shard, idx in plan.positions(start_step * batch):
+    for shard, idx in plan.positions(start_image):
         if cached[0] != shard:
             cached = (shard, ds.load_shard(shard))
         images = cached[1]
@@ -67,13 +69,13 @@ def iter_batches(ds: Dataset, batch: int, seed: int, start_step: int = 0) -> Ite
                 pending, have = [], 0
 
 
-def make_dataset(ds: Dataset, batch: int, seed: int, start_step: int = 0, prefetch: int = 2):
+def make_dataset(ds: Dataset, batch: int, seed: int, start_image: int = 0, prefetch: int = 2):
     """A tf.data.Dataset of uint8 batches (see iter_batches), prefetched."""
     import tensorflow as tf  # noqa: PLC0415
 
     shape = (batch, ds.size, ds.size, ds.channels)
     out = tf.data.Dataset.from_generator(
-        lambda: iter_batches(ds, batch, seed, start_step),
+        lambda: iter_batches(ds, batch, seed, start_image),
         output_signature=tf.TensorSpec(shape, tf.uint8),
     )
     return out.prefetch(prefetch)

@@ -25,6 +25,7 @@ class ModelSpec:
     build: Callable[[Any], tuple]            # TrainConfig -> (G, D)
     check: Callable[[int, Any], None]        # (size, cfg) -> raises UsageError if unsupported
     defaults: dict = field(default_factory=dict)  # per-variant defaults of train options
+    progressive: bool = False                 # grows through resolutions (gantool.train.progressive)
 
 
 VARIANTS: Registry[ModelSpec] = Registry("variant", "VARIANT")

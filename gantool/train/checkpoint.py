@@ -69,6 +69,10 @@ class Checkpointer:
         write_json(self.dir / "state.json", self.info)
         return path
 
+    def save_stage_generator(self, model, name: str) -> None:
+        """A completed PGGAN stage's generator, e.g. generator-64px.keras (kept for good)."""
+        self._save_keras(model, name)
+
     def _save_keras(self, model, name: str) -> None:
         tmp = self.dir / f".{os.getpid()}.tmp.keras"
         model.save(str(tmp))

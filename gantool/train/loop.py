@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from gantool.errors import DataError, RunError
-from gantool.images import grid, to_uint8, write_png
+from gantool.images import grid, write_png
 
 PFD_SAMPLES = 256
 
@@ -84,12 +84,6 @@ def latents(cfg, n: int, stream: int) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, (n, cfg.z_dim)).astype(np.float32)
 
 
-def generate(model, z: np.ndarray, batch: int = 64) -> np.ndarray:
-    """uint8 images of model(z) in inference mode, `batch` at a time."""
-    out = [to_uint8(model(z[i:i + batch], training=False)) for i in range(0, len(z), batch)]
-    return np.concatenate(out, axis=0)
-
-
 def run_training(cfg, progress: Callable | None = None, resume: bool = False) -> TrainResult:
     from gantool.data.pipeline import make_dataset  # noqa: PLC0415
     from gantool.data.shards import open_dataset  # noqa: PLC0415
@@ -98,49 +92,70 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     from gantool.train.checkpoint import Checkpointer  # noqa: PLC0415
     from gantool.train.logs import Events, MetricsLog, plot_losses  # noqa: PLC0415
     from gantool.train.state import build_state  # noqa: PLC0415
-    from gantool.train.step import make_steps  # noqa: PLC0415
+    from gantool.train.segments import schedule_for  # noqa: PLC0415
 
     progress = progress or (lambda done, total, info="": None)
     import_tf()
     run = Path(cfg.run_dir)
     ds = open_dataset(cfg.data)
-    if (ds.size, ds.channels) != (cfg.size, cfg.channels):
-        raise DataError(f"dataset {cfg.data} is {ds.size}px x{ds.channels}, the run expects {cfg.size}px x{cfg.channels}")
+    want = (cfg.data_size or cfg.size, cfg.channels)
+    if (ds.size, ds.channels) != want:
+        raise DataError(f"dataset {cfg.data} is {ds.size}px x{ds.channels}, the run expects {want[0]}px x{want[1]}")
     (run / "samples").mkdir(parents=True, exist_ok=True)
 
     state = build_state(cfg)
     ckpt = Checkpointer(run, state, cfg.keep)
     start = (ckpt.restore_latest() or 0) if resume else 0
+    images = int(state.images.numpy()) if start else 0
     metrics = MetricsLog(run / "metrics.jsonl")
     metrics.truncate_after(start if start else -1)
     events = Events(run)
-    real_stats = quality.real_stats(ds)
+    real_stats: dict[int, tuple] = {}
     grid_z = latents(cfg, cfg.grid * cfg.grid, 0)
     pfd_z = latents(cfg, PFD_SAMPLES if cfg.size <= 256 else 64, 1)
-    scale = max(1, 256 // (cfg.size * cfg.grid))
-    train_step, alt_step = make_steps(state)
-    data = iter(make_dataset(ds, cfg.batch, cfg.seed, start))
+    schedule = schedule_for(state, ds.size)
+    progressive = schedule.progressive
 
-    def sample_grid(step: int, name: str | None = None) -> str:
-        img = grid(generate(state.sampler, grid_z), cols=cfg.grid)
-        path = run / "samples" / (name or f"step-{step:07d}.png")
-        write_png(path, img, scale=scale)
+    def sample_grid(seg, step: int, images: int, name: str | None = None) -> str:
+        img = grid(seg.generate(grid_z, seg.alpha(images)), cols=cfg.grid)
+        tag = f"-{seg.res}px" if progressive else ""
+        path = run / "samples" / (name or f"step-{step:07d}{tag}.png")
+        write_png(path, img, scale=max(1, 256 // (seg.res * cfg.grid)))
         events.image(step, "samples", img)
         return str(path)
 
-    def measure(step: int) -> float:
-        q = quality.pfd(generate(state.sampler, pfd_z), real_stats)
-        metrics.append({"step": step, "pfd8": q, "time": time.time()})
+    def measure(seg, step: int, images: int) -> float | None:
+        side = min(quality.PFD_SIDE, seg.res)
+        if side not in real_stats:
+            real_stats[side] = quality.real_stats(ds, side=side)
+        q = quality.pfd(seg.generate(pfd_z, seg.alpha(images)), real_stats[side])
+        metrics.append({"step": step, "pfd8": q, **stage(seg, seg.alpha(images)), "time": time.time()})
         events.scalars(step, {"pfd8": q})
-        return q
+        # "best" compares like with like: only models at the final resolution, fully faded in
+        return q if seg.res == cfg.size and not seg.fading else None
+
+    def stage(seg, alpha: float) -> dict:
+        if not progressive:
+            return {}
+        return {"res": seg.res, "phase": "fade" if seg.fading else "stable", "alpha": alpha}
+
+    def complete_stage(seg, step: int, images: int) -> str:
+        """A resolution finished its stabilise phase: keep its generator(s) and a grid."""
+        G, G_ema = seg.stable_models
+        ckpt.save_stage_generator(G, f"generator-{seg.res}px.keras")
+        if G_ema is not None:
+            ckpt.save_stage_generator(G_ema, f"generator_ema-{seg.res}px.keras")
+        return sample_grid(seg, step, images, f"stage-{seg.res}px.png")
 
     samples_path = None
     pfd8 = None
-    if start == 0:
-        pfd8 = measure(0)
-        samples_path = sample_grid(0)
+    first = schedule.at(start, images)
+    if start == 0 and first is not None:
+        pfd8 = measure(first, 0, 0)
+        samples_path = sample_grid(first, 0, 0)
 
     t_start = time.monotonic()
+    start_images = images
     elapsed0 = float(ckpt.info.get("elapsed", 0.0)) if start else 0.0  # training seconds before this session
     t_log, n_log = t_start, 0
     acc: dict[str, float] = {}
@@ -149,45 +164,61 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     saved_at = start if resume and start else None
     checkpoint_path = None
     interrupted = False
+    total_steps = cfg.steps
+    seg = None
     with StopFlag() as stop:
         try:
-            while step < cfg.steps:
-                batch = next(data)
-                out = train_step(batch)
-                step += 1
-                if cfg.alt_every and step % cfg.alt_every == 0:
-                    alt_out = alt_step(batch)
-                    out = {k: (out[k] + alt_out[k]) / 2 for k in out}
-                last = {k: float(v) for k, v in out.items()}
-                if not all(math.isfinite(v) for v in last.values()):
-                    good = f"the last good checkpoint is step {saved_at}" if saved_at else "no checkpoint was saved"
-                    raise RunError(
-                        f"non-finite loss at step {step} ({', '.join(f'{k}={v:g}' for k, v in last.items())}); "
-                        f"{good}; try lower --lr-d/--lr-g, --loss lsgan or --spectral-norm")
-                for k, v in last.items():
-                    acc[k] = acc.get(k, 0.0) + v
-                n_log += 1
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    now = time.monotonic()
-                    rec = {"step": step, "kimg": step * cfg.batch / 1000, **{k: v / n_log for k, v in acc.items()},
-                           "img_per_s": n_log * cfg.batch / max(now - t_log, 1e-9),
-                           "elapsed": elapsed0 + now - t_start, "time": time.time()}
-                    metrics.append(rec)
-                    events.scalars(step, {k: v for k, v in rec.items() if k not in ("step", "time")})
-                    acc, t_log, n_log = {}, now, 0
-                if cfg.sample_every and step % cfg.sample_every == 0:
-                    samples_path = sample_grid(step)
-                if step % cfg.ckpt_every == 0 or step == cfg.steps or stop.requested:
-                    pfd8 = measure(step)
-                    checkpoint_path = ckpt.save(pfd8, elapsed=elapsed0 + time.monotonic() - t_start)
-                    saved_at = step
-                rate = (step - start) * cfg.batch / max(time.monotonic() - t_start, 1e-9)
-                progress(step, cfg.steps, f"d {last['d_loss']:.3f} g {last['g_loss']:.3f} {rate:.0f} img/s")
-                if stop.requested:
-                    interrupted = True
+            while not interrupted:
+                nxt = schedule.at(step, images)
+                if nxt is None:
                     break
-            if not interrupted:
-                samples_path = sample_grid(step, "final.png")
+                seg = nxt
+                data = iter(make_dataset(ds, seg.batch, cfg.seed, start_image=images))
+                while not seg.done(step, images):
+                    batch = next(data)
+                    alpha = np.float32(seg.alpha(images))
+                    out = seg.train_step(batch, alpha)
+                    step += 1
+                    images += seg.batch
+                    if cfg.alt_every and step % cfg.alt_every == 0:
+                        alt_out = seg.alt_step(batch, alpha)
+                        out = {k: (out[k] + alt_out[k]) / 2 for k in out}
+                    last = {k: float(v) for k, v in out.items()}
+                    if not all(math.isfinite(v) for v in last.values()):
+                        good = f"the last good checkpoint is step {saved_at}" if saved_at else "no checkpoint was saved"
+                        raise RunError(
+                            f"non-finite loss at step {step} ({', '.join(f'{k}={v:g}' for k, v in last.items())}); "
+                            f"{good}; try lower --lr-d/--lr-g, --loss lsgan or --spectral-norm")
+                    for k, v in last.items():
+                        acc[k] = acc.get(k, 0.0) + v
+                    n_log += 1
+                    if step % cfg.log_every == 0 or seg.done(step, images):  # and at every phase's end
+                        now = time.monotonic()
+                        rec = {"step": step, "kimg": images / 1000, **stage(seg, float(alpha)),
+                               **{k: v / n_log for k, v in acc.items()},
+                               "img_per_s": n_log * seg.batch / max(now - t_log, 1e-9),
+                               "elapsed": elapsed0 + now - t_start, "time": time.time()}
+                        metrics.append(rec)
+                        events.scalars(step, {k: v for k, v in rec.items() if isinstance(v, float) and k != "time"})
+                        acc, t_log, n_log = {}, now, 0
+                    if cfg.sample_every and step % cfg.sample_every == 0:
+                        samples_path = sample_grid(seg, step, images)
+                    finished = seg.done(step, images)
+                    if finished and seg.phase is not None and not seg.fading:
+                        samples_path = complete_stage(seg, step, images)
+                    if (step % cfg.ckpt_every == 0 or stop.requested
+                            or (finished and schedule.at(step, images) is None)):
+                        pfd8 = measure(seg, step, images)
+                        checkpoint_path = ckpt.save(pfd8, elapsed=elapsed0 + time.monotonic() - t_start)
+                        saved_at = step
+                    rate = (images - start_images) / max(time.monotonic() - t_start, 1e-9)
+                    progress(min(step, total_steps), total_steps,
+                             f"{seg.name} d {last['d_loss']:.3f} g {last['g_loss']:.3f} {rate:.0f} img/s")
+                    if stop.requested:
+                        interrupted = True
+                        break
+            if not interrupted and seg is not None and step > start:
+                samples_path = sample_grid(seg, step, images, "final.png")
         finally:
             events.close()
     losses_png = run / "losses.png"
@@ -197,7 +228,7 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     seconds = time.monotonic() - t_start
     return TrainResult(
         run_dir=str(run), variant=cfg.variant, dataset=cfg.data, start_step=start, step=step, steps=cfg.steps,
-        seconds=seconds, img_per_s=(step - start) * cfg.batch / max(seconds, 1e-9), last=last, pfd8=pfd8,
+        seconds=seconds, img_per_s=(images - start_images) / max(seconds, 1e-9), last=last, pfd8=pfd8,
         checkpoint=checkpoint_path, generator=str(run / "checkpoints" / "generator.keras"),
         samples=samples_path, losses_png=str(losses_png) if losses_png else None, interrupted=interrupted,
         notes=list(ckpt.notes),

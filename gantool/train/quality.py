@@ -16,9 +16,9 @@ from gantool.images import downscale_area
 PFD_SIDE = 8
 
 
-def features(images_uint8: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) uint8 -> (N, 8*8*C) float64 in [0, 1]."""
-    side = min(PFD_SIDE, images_uint8.shape[1])
+def features(images_uint8: np.ndarray, side: int = PFD_SIDE) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, side*side*C) float64 in [0, 1] (side <= H)."""
+    side = min(side, images_uint8.shape[1])
     small = downscale_area(images_uint8, side) / 255.0
     return small.reshape(len(small), -1).astype(np.float64)
 
@@ -42,13 +42,13 @@ def frechet(mu1, s1, mu2, s2) -> float:
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
 
 
-def real_stats(ds, limit: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Stats of up to `limit` real images, read shard by shard (evenly from each shard)."""
+def real_stats(ds, limit: int = 2048, side: int = PFD_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """Stats of up to `limit` real images at side x side, read shard by shard (evenly from each)."""
     per = max(1, limit // max(1, len(ds.manifest["shards"])))
     feats = []
     for arr in ds.iter_shards():
         idx = np.linspace(0, len(arr) - 1, num=min(per, len(arr))).astype(int)
-        feats.append(features(arr[idx]))
+        feats.append(features(arr[idx], side))
     return stats(np.concatenate(feats, axis=0))
 
 

@@ -11,8 +11,10 @@ from gantool.errors import UsageError
 RUN_RE = re.compile(r"^(\d{5})-")
 
 
-def find_dataset(root: str | Path = "data", size: int | None = None) -> Path:
-    """The one dataset under `root` (with `size` when given), or a UsageError listing them."""
+def find_dataset(root: str | Path = "data", size: int | None = None, multiples: bool = False) -> Path:
+    """The one dataset under `root` (with `size` when given), or a UsageError listing them.
+    With `multiples` (pggan downscales on the fly), when no dataset has exactly `size`, the
+    ones whose side is size * 2^j qualify, smallest first."""
     root = Path(root)
     found = []
     if root.is_dir():
@@ -24,6 +26,9 @@ def find_dataset(root: str | Path = "data", size: int | None = None) -> Path:
             if man.get("kind") == "gantool.dataset":
                 found.append((m.parent, int(man.get("size", 0))))
     match = [p for p, s in found if size is None or s == size]
+    if not match and multiples and size:
+        sides = sorted({s for _, s in found if s > size and s % size == 0 and (s // size) & (s // size - 1) == 0})
+        match = [p for p, s in found if sides and s == sides[0]]
     if len(match) == 1:
         return match[0]
     listing = ", ".join(f"{p} ({s} px)" for p, s in found) or "none"

@@ -23,12 +23,20 @@ class TrainState:
     opt_g: Any
     opt_d: Any
     step: Any   # tf.Variable int64
+    images: Any  # tf.Variable int64: real images shown so far (the data position)
     rng: Any    # tf.random.Generator
+    nets: Any = None      # pggan: ProgressiveNets holding every level's layers
+    nets_ema: Any = None  # pggan: the EMA copy's layers
 
     def checkpoint(self):
         tf = import_tf()
-        parts = dict(generator=self.G, discriminator=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
-                     step=self.step, rng=self.rng)
+        parts = dict(opt_g=self.opt_g, opt_d=self.opt_d, step=self.step, images=self.images, rng=self.rng)
+        if self.nets is not None:
+            parts.update(generator_layers=self.nets.g_layers(), discriminator_layers=self.nets.d_layers())
+            if self.nets_ema is not None:
+                parts["generator_ema_layers"] = self.nets_ema.g_layers()
+            return tf.train.Checkpoint(**parts)
+        parts.update(generator=self.G, discriminator=self.D)
         if self.G_ema is not None:
             parts["generator_ema"] = self.G_ema
         return tf.train.Checkpoint(**parts)
@@ -54,15 +62,42 @@ def build_state(cfg) -> TrainState:
     tf = import_tf()
     import keras  # noqa: PLC0415
 
+    from gantool.models import VARIANTS  # noqa: PLC0415
+
+    opt_g = keras.optimizers.Adam(cfg.lr_g, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
+    opt_d = keras.optimizers.Adam(cfg.lr_d, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    images = tf.Variable(0, dtype=tf.int64, trainable=False, name="images")
+    rng = tf.random.Generator.from_seed(int(cfg.seed) * 1_000_003 + 17, alg="philox")
+    if VARIANTS.get(cfg.variant).progressive:
+        from gantool.models.pggan import ProgressiveNets  # noqa: PLC0415
+
+        keras.utils.set_random_seed(int(cfg.seed))
+        nets = ProgressiveNets(cfg)
+        G, D = nets.generator(nets.L), nets.discriminator(nets.L)  # builds every level's weights...
+        for level in range(1, nets.L + 1):                        # ...including the fade paths' toRGB/fromRGB
+            nets.generator(level, fading=True)
+            nets.discriminator(level, fading=True)
+        nets_ema = G_ema = None
+        if cfg.ema > 0:
+            nets_ema = ProgressiveNets(cfg, discriminator=False)
+            G_ema = nets_ema.generator(nets_ema.L)
+            for level in range(1, nets_ema.L + 1):
+                nets_ema.generator(level, fading=True)
+            for e, w in zip(_variables(nets_ema.g_layers()), _variables(nets.g_layers())):
+                e.assign(w)
+        opt_g.build(_variables(nets.g_layers()))
+        opt_d.build(_variables(nets.d_layers()))
+        return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, rng, nets, nets_ema)
     G, D = build_models(cfg)
     G_ema = None
     if cfg.ema > 0:
         G_ema = keras.models.clone_model(G)
         G_ema.set_weights(G.get_weights())
-    opt_g = keras.optimizers.Adam(cfg.lr_g, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
-    opt_d = keras.optimizers.Adam(cfg.lr_d, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
     opt_g.build(G.trainable_variables)
     opt_d.build(D.trainable_variables)
-    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    rng = tf.random.Generator.from_seed(int(cfg.seed) * 1_000_003 + 17, alg="philox")
-    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, rng)
+    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, rng)
+
+
+def _variables(layers) -> list:
+    return [v for layer in layers for v in layer.trainable_variables]

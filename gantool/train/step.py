@@ -19,13 +19,37 @@ from gantool.tfquiet import import_tf
 from gantool.train.augment import augment
 
 
-def make_steps(state):
-    """-> (train_step, alt_step), tf.functions taking a uint8 batch and returning a dict of
-    float32 scalars (d_loss, g_loss, real_score, fake_score)."""
+def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: int = 1):
+    """-> (train_step, alt_step), tf.functions taking a uint8 batch and a float alpha and
+    returning a dict of float32 scalars (d_loss, g_loss, real_score, fake_score).
+
+    G, D, G_ema default to the state's models. For a progressive stage: `factor` box-filters the
+    real images down from the dataset's size, and with `fading` the models take alpha as a second
+    input and real images are blended the same way: lerp(upsample(downsample(x)), x, alpha)."""
     tf = import_tf()
     cfg = state.cfg
-    G, D, rng = state.G, state.D, state.rng
+    G = G if G is not None else state.G
+    D = D if D is not None else state.D
+    G_ema = G_ema if G_ema is not None else state.G_ema
+    rng = state.rng
     total = float(cfg.steps)
+    alpha_box = [None]  # the current step's alpha as an (n, 1) tensor, set by train_step
+
+    def g_call(z, training):
+        return G([z, alpha_box[0]], training=training) if fading else G(z, training=training)
+
+    def d_call(x, training):
+        return D([x, alpha_box[0]], training=training) if fading else D(x, training=training)
+
+    def real_view(batch, alpha):
+        x = to_float(batch)
+        if factor > 1:
+            x = tf.nn.avg_pool2d(x, factor, factor, "VALID")
+        if fading:
+            low = tf.nn.avg_pool2d(x, 2, 2, "VALID")
+            up = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
+            x = up + alpha * (x - up)
+        return x
 
     def anneal(sigma0):
         frac = 1.0 - tf.cast(state.step, tf.float32) / total
@@ -57,11 +81,11 @@ def make_steps(state):
         if joint:
             s = D(tf.concat([r, f], axis=0), training=True)
             return s[:n], s[n:]
-        return D(r, training=True), D(f, training=True)
+        return d_call(r, True), d_call(f, True)
 
     def d_update(real):
         n = tf.shape(real)[0]
-        fake = G(sample_z(n), training=True)
+        fake = g_call(sample_z(n), True)
         with tf.GradientTape() as tape:
             r, f = d_view(real), d_view(fake)
             with tf.GradientTape(watch_accessed_variables=False) as rtape:
@@ -76,7 +100,7 @@ def make_steps(state):
                 mixed = eps * r + (1.0 - eps) * f
                 with tf.GradientTape(watch_accessed_variables=False) as gtape:
                     gtape.watch(mixed)
-                    mixed_s = tf.reduce_sum(D(mixed, training=True))
+                    mixed_s = tf.reduce_sum(d_call(mixed, True))
                 loss += cfg.gp_weight * losses.gradient_penalty(gtape.gradient(mixed_s, mixed))
                 loss += cfg.drift * losses.drift(real_s)
         grads = tape.gradient(loss, D.trainable_variables)
@@ -86,36 +110,41 @@ def make_steps(state):
     def g_update(real):
         n = tf.shape(real)[0]
         with tf.GradientTape() as tape:
-            fake = G(sample_z(n), training=True)
+            fake = g_call(sample_z(n), True)
             if joint:
                 fake_s = d_scores(d_view(real), d_view(fake))[1]
             else:
-                fake_s = D(d_view(fake), training=True)
+                fake_s = d_call(d_view(fake), True)
             loss = losses.g_loss(cfg.loss, fake_s)
         grads = tape.gradient(loss, G.trainable_variables)
         state.opt_g.apply_gradients(zip(grads, G.trainable_variables))
         return loss
 
     def ema_update():
-        if state.G_ema is None:
+        if G_ema is None:
             return
         t = tf.cast(state.step, tf.float32)
         decay = tf.minimum(cfg.ema, (1.0 + t) / (10.0 + t))
-        for e, w in zip(state.G_ema.trainable_variables, G.trainable_variables):
+        for e, w in zip(G_ema.trainable_variables, G.trainable_variables):
             e.assign(decay * e + (1.0 - decay) * w)
-        for e, w in zip(state.G_ema.non_trainable_variables, G.non_trainable_variables):
+        for e, w in zip(G_ema.non_trainable_variables, G.non_trainable_variables):
             e.assign(w)
 
-    def train_step(batch):
-        real = to_float(batch)
+    def train_step(batch, alpha):
+        alpha = tf.cast(alpha, tf.float32)
+        alpha_box[0] = tf.fill([tf.shape(batch)[0], 1], alpha)
+        real = real_view(batch, alpha)
         d_loss, real_score, fake_score = d_update(real)
         g_loss = g_update(real)
         ema_update()
         state.step.assign_add(1)
+        state.images.assign_add(tf.cast(tf.shape(batch)[0], tf.int64))
         return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
 
-    def alt_step(batch):
-        real = to_float(batch)
+    def alt_step(batch, alpha):
+        alpha = tf.cast(alpha, tf.float32)
+        alpha_box[0] = tf.fill([tf.shape(batch)[0], 1], alpha)
+        real = real_view(batch, alpha)
         g_loss = g_update(real)
         d_loss, real_score, fake_score = d_update(real)
         ema_update()
