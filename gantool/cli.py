@@ -41,10 +41,14 @@ def _root(
 
 def _register() -> None:
     from gantool.commands.prep import prep
+    from gantool.commands.export import export
+    from gantool.commands.sample import sample
     from gantool.commands.train import train
 
     app.command("prep")(prep)
     app.command("train")(train)
+    app.command("sample")(sample)
+    app.command("export")(export)
 
 
 _register()

@@ -239,3 +239,48 @@ class TrainConfig:
         if unknown:
             raise UsageError(f"run config has settings this gantool does not know: {', '.join(unknown)}")
         return cls(**d)
+
+
+# ---------------------------------------------------------------- sample
+
+@dataclass(frozen=True)
+class SampleConfig:
+    source: str
+    out: str | None = None          # None: resolved after the model is loaded (under the run)
+    count: int = 64
+    seed: int = 0
+    seeds: str | None = None        # "0-35,42": one image per seed (overrides count/seed)
+    zrange: float | None = None     # uniform-z models: U(-r, r)
+    truncation: float | None = None  # normal-z models: |z| <= T
+    batch: int = 64
+    ema: bool | None = None         # None: the EMA generator when the run has one
+    resolution: int | None = None   # pggan: a completed stage
+    npz: str | None = None
+    interpolate: int | None = None  # latent walk through K points
+    frames: int = 12                # frames between two walk points
+    fps: int = 12
+
+    def validate(self) -> "SampleConfig":
+        checks = [
+            (self.count >= 1, "--count", "must be >= 1", self.count),
+            (self.zrange is None or self.zrange > 0, "--zrange", "must be > 0", self.zrange),
+            (self.truncation is None or self.truncation > 0, "--truncation", "must be > 0", self.truncation),
+            (not (self.zrange is not None and self.truncation is not None), "--zrange/--truncation",
+             "give one of them (--zrange for uniform-z models, --truncation for normal-z ones)", None),
+            (self.batch >= 1, "--batch", "must be >= 1", self.batch),
+            (self.interpolate is None or self.interpolate >= 2, "--interpolate", "needs >= 2 points", self.interpolate),
+            (self.frames >= 1, "--frames", "must be >= 1", self.frames),
+            (1 <= self.fps <= 120, "--fps", "must be in [1, 120]", self.fps),
+            (self.resolution is None or self.resolution >= 4, "--resolution", "must be >= 4", self.resolution),
+        ]
+        for ok, flag, msg, value in checks:
+            if not ok:
+                raise UsageError(f"{flag}: {msg}" + (f", got {value!r}" if value is not None else ""))
+        if self.seeds is not None:
+            from gantool.sample import parse_seeds  # noqa: PLC0415
+
+            parse_seeds(self.seeds)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

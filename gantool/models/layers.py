@@ -122,3 +122,15 @@ class Fade(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="gantool")
+class ToUint8(keras.layers.Layer):
+    """[-1, 1] floats -> uint8 [0, 255] (round half to even, clipped): the scaling exported
+    generators carry, identical to gantool.images.to_uint8."""
+
+    def call(self, x):
+        return ops.cast(ops.clip(ops.round((ops.cast(x, "float32") + 1.0) * 127.5), 0.0, 255.0), "uint8")
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor(x.shape, dtype="uint8")

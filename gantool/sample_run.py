@@ -1,0 +1,216 @@
+"""`gantool sample`: write images (PNG each + grid.png), optionally one .npz and a latent walk.
+
+Memory stays bounded by --batch: images are generated, written and appended to the .npz
+(streamed into its zip entry) one batch at a time. sample.json is written last, so a folder
+without it is an interrupted run, not a complete one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from gantool import __version__
+from gantool.atomic import write_bytes, write_json
+from gantool.errors import UsageError
+from gantool.images import grid, write_png
+from gantool.sample import Generator, interpolate, load_generator, parse_seeds, z_for
+
+GRID_MAX = 100
+
+
+@dataclass
+class SampleResult:
+    out: str
+    count: int
+    files: list
+    grid: str
+    npz: str | None
+    walk: list
+    seed: int | None
+    seeds: list | None
+    zrange: float | None
+    truncation: float | None
+    latent: str
+    generator: str
+    resolution: int
+    ema: bool
+    seconds: float
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["files"] = len(self.files)
+        d["first_file"] = self.files[0] if self.files else None
+        if self.seeds is not None and len(self.seeds) > 50:
+            d["seeds"] = f"{len(self.seeds)} seeds, {self.seeds[0]}..{self.seeds[-1]}"
+        return d
+
+
+def check_latent_options(cfg, gen: Generator) -> None:
+    if gen.latent == "normal" and cfg.zrange is not None:
+        raise UsageError("--zrange: this model was trained on normal z; use --truncation T to bound |z|")
+    if gen.latent == "uniform" and cfg.truncation is not None:
+        raise UsageError("--truncation: this model was trained on uniform z; use --zrange R for z ~ U(-R, R)")
+
+
+def default_out(cfg, gen: Generator, seeds: list[int] | None) -> Path:
+    tag = (f"seeds{seeds[0]}-{seeds[-1]}-n{len(seeds)}" if seeds else f"seed{cfg.seed}-n{cfg.count}")
+    if cfg.zrange is not None:
+        tag += f"-z{cfg.zrange:g}"
+    if cfg.truncation is not None:
+        tag += f"-t{cfg.truncation:g}"
+    if cfg.resolution:
+        tag += f"-{gen.resolution}px"
+    if cfg.interpolate:
+        tag += f"-walk{cfg.interpolate}"
+    base = Path(gen.run_dir) / "samples" / "generated" if gen.run_dir else Path("generated")
+    return base / tag
+
+
+class NpzStream:
+    """An .npz with one uint8 array 'images' of known shape, written batch by batch (zip64,
+    stored), plus small metadata arrays; renamed into place when complete."""
+
+    def __init__(self, path: Path, shape: tuple, meta: dict):
+        self.path, self.shape, self.meta = path, shape, meta
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.zf = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        self.fh = self.zf.open("images.npy", "w", force_zip64=True)
+        np.lib.format.write_array_header_1_0(self.fh, {"descr": "|u1", "fortran_order": False, "shape": shape})
+        self.written = 0
+
+    def add(self, images: np.ndarray) -> None:
+        self.fh.write(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
+        self.written += len(images)
+
+    def close(self) -> None:
+        self.fh.close()
+        for k, v in self.meta.items():
+            with self.zf.open(f"{k}.npy", "w") as f:
+                np.lib.format.write_array(f, np.asarray(v))
+        self.zf.close()
+        if self.written != self.shape[0]:
+            raise RuntimeError(f"npz stream got {self.written} images, expected {self.shape[0]}")
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.zf.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
+    progress = progress or (lambda done, total, info="": None)
+    t0 = time.monotonic()
+    gen = load_generator(cfg.source, cfg.resolution, cfg.ema)
+    check_latent_options(cfg, gen)
+    seeds = parse_seeds(cfg.seeds) if cfg.seeds else None
+    out = Path(cfg.out) if cfg.out else default_out(cfg, gen, seeds)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sample.json").unlink(missing_ok=True)  # re-marked complete at the end
+    n = len(seeds) if seeds else cfg.count
+
+    def z_of(i: int) -> np.ndarray:
+        if seeds:
+            return z_for(seeds[i], None, gen.z_dim, gen.latent, cfg.zrange, cfg.truncation)
+        return z_for(cfg.seed, i, gen.z_dim, gen.latent, cfg.zrange, cfg.truncation)
+
+    files: list[str] = []
+    first: list[np.ndarray] = []
+    npz = None
+    if cfg.npz:
+        meta = {"seeds": np.asarray(seeds if seeds else [cfg.seed], np.int64),
+                "zrange": np.float32(cfg.zrange if cfg.zrange is not None else np.nan),
+                "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan)}
+        npz = NpzStream(Path(cfg.npz), (n, gen.resolution, gen.resolution, int(gen.model.output_shape[-1])), meta)
+    try:
+        for start in range(0, n, cfg.batch):
+            idx = range(start, min(n, start + cfg.batch))
+            images = gen(np.stack([z_of(i) for i in idx]))
+            for i, img in zip(idx, images):
+                name = f"seed-{seeds[i]:06d}.png" if seeds else f"img-{i:06d}.png"
+                write_png(out / name, img)
+                files.append(name)
+            if len(first) < GRID_MAX:
+                first.extend(images[: GRID_MAX - len(first)])
+            if npz:
+                npz.add(images)
+            progress(idx[-1] + 1, n)
+        if npz:
+            npz.close()
+    except BaseException:
+        if npz:
+            npz.abort()
+        raise
+    stack = np.stack(first)
+    write_png(out / "grid.png", grid(stack, cols=int(math.ceil(math.sqrt(len(stack))))),
+              scale=max(1, 256 // (gen.resolution * int(math.ceil(math.sqrt(len(stack)))))))
+    walk = write_walk(cfg, gen, out) if cfg.interpolate else []
+    result = SampleResult(out=str(out), count=n, files=files, grid=str(out / "grid.png"), npz=cfg.npz, walk=walk,
+                          seed=None if seeds else cfg.seed, seeds=seeds, zrange=cfg.zrange, truncation=cfg.truncation,
+                          latent=gen.latent, generator=gen.file, resolution=gen.resolution, ema=gen.ema,
+                          seconds=time.monotonic() - t0)
+    write_json(out / "sample.json", {"schema": 1, "kind": "gantool.samples", "gantool_version": __version__,
+                                     "settings": cfg.to_dict(), **result.to_dict(), "files": files})
+    return result
+
+
+def write_walk(cfg, gen: Generator, out: Path) -> list[str]:
+    """A closed latent walk through K points (z of images 0..K-1 of --seed): walk.gif and
+    walk.mp4, or walk-frames/ PNGs when no MP4 encoder is available."""
+    k, f = cfg.interpolate, cfg.frames
+    points = [z_for(cfg.seed, i, gen.z_dim, gen.latent, cfg.zrange, cfg.truncation) for i in range(k)]
+    zs = [interpolate(points[j], points[(j + 1) % k], t / f, gen.latent) for j in range(k) for t in range(f)]
+    frames = np.concatenate([gen(np.stack(zs[i:i + cfg.batch])) for i in range(0, len(zs), cfg.batch)])
+    scale = max(1, 256 // gen.resolution)
+    frames = np.repeat(np.repeat(frames, scale, axis=1), scale, axis=2)
+    rgb = frames if frames.shape[-1] == 3 else np.repeat(frames, 3, axis=-1)
+    written = [_write_gif(out / "walk.gif", rgb, cfg.fps)]
+    mp4 = _write_mp4(out / "walk.mp4", rgb, cfg.fps)
+    if mp4:
+        written.append(mp4)
+    else:
+        (out / "walk-frames").mkdir(exist_ok=True)
+        for i, fr in enumerate(rgb):
+            write_png(out / "walk-frames" / f"frame-{i:05d}.png", fr)
+        written.append(str(out / "walk-frames"))
+    return written
+
+
+def _write_gif(path: Path, rgb: np.ndarray, fps: int) -> str:
+    import io  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415
+
+    imgs = [Image.fromarray(fr) for fr in rgb]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
+    write_bytes(path, buf.getvalue())
+    return str(path)
+
+
+def _write_mp4(path: Path, rgb: np.ndarray, fps: int) -> str | None:
+    import cv2  # noqa: PLC0415
+
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.mp4")
+    h, w = rgb.shape[1:3]
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    if not writer.isOpened():
+        return None
+    for fr in rgb:
+        writer.write(np.ascontiguousarray(fr[:, :, ::-1]))
+    writer.release()
+    if not tmp.exists() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        return None
+    os.replace(tmp, path)
+    return str(path)
