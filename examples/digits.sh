@@ -5,7 +5,9 @@
 # Leaves:       $OUT/digits_32/   the packed dataset (1797 x 32x32x1 uint8, manifest.json)
 #               $OUT/dcgan/       a DCGAN run: samples/final.png (10x10 grid), losses.png,
 #                                 metrics.jsonl, checkpoints/generator_ema.keras, config.json
-#               $OUT/prep.json, $OUT/train.json   the --json summaries
+#               $OUT/samples/     100 sampled digits (z ~ U(-0.4, 0.4)) + grid.png; $OUT/samples.npz
+#               $OUT/generator.tflite   the generator for phones (z in, uint8 images out)
+#               $OUT/prep.json, train.json, sample.json, export.json   the --json summaries
 # Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000: ~2-3 min on 2 cores)
 set -euo pipefail
 OUT=${OUT:-demo-out}
@@ -22,4 +24,12 @@ rm -rf "$OUT/dcgan"   # the demo's own run folder: start fresh each time
 gantool train dcgan --data "$OUT/digits_$SIZE" --out "$OUT/dcgan" --steps "$STEPS" \
   --filters 32 --batch 64 --ema 0.999 --grid 10 --sample-every 500 --ckpt-every 1000 --json > "$OUT/train.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("steps", d["step"], "pfd8", round(d["pfd8"], 4), "img/s", round(d["img_per_s"]))' "$OUT/train.json"
-echo "== done: samples in $OUT/dcgan/samples/final.png, loss curves in $OUT/dcgan/losses.png"
+
+echo "== sample: 100 digits with z ~ U(-0.4, 0.4)"
+gantool sample "$OUT/dcgan" --zrange 0.4 --count 100 --out "$OUT/samples" --npz "$OUT/samples.npz" --json > "$OUT/sample.json"
+
+echo "== export: the generator as TFLite (z in, uint8 images out), checked against Keras"
+gantool export "$OUT/dcgan" --format tflite --out "$OUT/generator.tflite" --json > "$OUT/export.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("export", d["path"], "max difference", d["max_diff"], "levels")' "$OUT/export.json"
+echo "== done: training grid $OUT/dcgan/samples/final.png, loss curves $OUT/dcgan/losses.png,"
+echo "         samples $OUT/samples/grid.png, generator $OUT/generator.tflite"

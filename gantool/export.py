@@ -139,8 +139,17 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
                         tolerance=tolerance, bytes=_size(dest), seconds=time.monotonic() - t0)
 
 
+def tflite_interpreter(tf, path: Path):
+    """LiteRT's interpreter (ai-edge-litert, in the [export] extra) or TF's deprecated one."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+    except ImportError:
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    return Interpreter(model_path=str(path))
+
+
 def _run_tflite(tf, path: Path, z: np.ndarray) -> np.ndarray:
-    interp = tf.lite.Interpreter(model_path=str(path))
+    interp = tflite_interpreter(tf, path)
     inp = interp.get_input_details()[0]
     interp.resize_tensor_input(inp["index"], list(z.shape))
     interp.allocate_tensors()

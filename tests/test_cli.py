@@ -15,7 +15,7 @@ def test_help_and_version_do_not_import_heavy_libraries():
     code = (
         "import sys\n"
         "from gantool.cli import main\n"
-        "for args in (['--help'], ['--version'], ['prep', '--help'], ['train', '--help']):\n"
+        "for args in (['--help'], ['--version'], ['prep', '--help'], ['train', '--help'], ['sample', '--help'], ['export', '--help']):\n"
         "    assert main(args) == 0, args\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'mtcnn', 'cv2', 'numpy', 'PIL') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"

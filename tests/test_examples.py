@@ -32,6 +32,8 @@ def test_digits_example(tmp_path):
     assert train["ok"] and train["step"] == 30 and train["run_dir"] == str(Path("demo-out") / "dcgan")
     for f in ("samples/final.png", "losses.png", "checkpoints/generator_ema.keras", "config.json"):
         assert (out / "dcgan" / f).is_file(), f
+    assert json.loads((out / "sample.json").read_text())["count"] == 100 and (out / "samples" / "grid.png").is_file()
+    assert json.loads((out / "export.json").read_text())["max_diff"] <= 1 and (out / "generator.tflite").is_file()
     r = _run("digits.sh", cwd=tmp_path, env={"SIZE": "16", "STEPS": "10"})  # runs again over its own output
     assert r.returncode == 0 and json.loads((out / "train.json").read_text())["step"] == 10, r.stderr
 

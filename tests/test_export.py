@@ -1,0 +1,79 @@
+"""`gantool export`: each format round-trips numerically on a tiny model, checked here
+independently of the command's own check."""
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from gantool.sample import z_for
+from tfhelpers import tf
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exportws")
+    assert run_cli("prep", "builtin:digits", "--size", 16, "--channels", 3, "-q", cwd=root).rc == 0
+    r = run_cli("train", "dcgan", "--steps", 10, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
+    assert r.rc == 0, r
+    return root
+
+
+def keras_images(run, z):
+    tf()
+    import keras
+    g = keras.models.load_model(run / "runs/dc/checkpoints/generator.keras", compile=False)
+    from gantool.images import to_uint8
+    return to_uint8(g(z, training=False))
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite", "onnx"])
+def test_export_round_trips(run, fmt):
+    res = run_cli("export", "runs/dc", "--format", fmt, "--json", cwd=run, timeout=600)
+    assert res.rc == 0, res
+    out = res.json
+    assert out["max_diff"] <= 1 and out["checked_images"] == 16 and out["resolution"] == 16 and out["channels"] == 3
+    path = run / out["path"]
+    z = np.stack([z_for(7, i, 100, "uniform", 0.5) for i in range(5)])
+    want = keras_images(run, z)
+    t = tf()
+    if fmt == "savedmodel":
+        loaded = t.saved_model.load(str(path))
+        got = np.asarray(loaded.serve(t.constant(z)))
+    elif fmt == "tflite":
+        from gantool.export import tflite_interpreter
+        it = tflite_interpreter(t, path)
+        inp = it.get_input_details()[0]
+        it.resize_tensor_input(inp["index"], [5, 100])
+        it.allocate_tensors()
+        it.set_tensor(inp["index"], z)
+        it.invoke()
+        got = it.get_tensor(it.get_output_details()[0]["index"])
+    else:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {sess.get_inputs()[0].name: z})[0]
+    assert got.dtype == np.uint8 and got.shape == (5, 16, 16, 3)
+    assert np.abs(got.astype(int) - want).max() <= 1
+
+
+def test_pggan_stage_exports_with_its_custom_layers(tmp_path):
+    root = tmp_path
+    assert run_cli("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
+    r = run_cli("train", "pggan", "--filters", 2, "--max-filters", 4, "--z-dim", 8, "--fade-kimg", 0.05,
+                "--stable-kimg", 0.05, "--batch-schedule", "4:16,8:16", "--out", "pg", "-q", cwd=root)
+    assert r.rc == 0, r
+    res = run_cli("export", "pg", "--format", "tflite", "--resolution", 4, "--json", cwd=root)
+    assert res.rc == 0 and res.json["resolution"] == 4 and res.json["max_diff"] <= 1, res
+
+
+def test_bad_export_input(run, monkeypatch):
+    res = run_cli("export", "runs/dc", "--format", "coreml", cwd=run)
+    assert res.rc == 2 and "--format" in res.stderr
+    res = run_cli("export", "nowhere", cwd=run)
+    assert res.rc == 2 and "no checkpoint" in res.stderr
+    from gantool.errors import UsageError
+    from gantool.export import export_generator
+    import sys
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # as if the [export] extra were not installed
+    with pytest.raises(UsageError, match=r"gantool\[export\]"):
+        export_generator(str(run / "runs/dc"), "onnx")
