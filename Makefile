@@ -35,6 +35,7 @@ $(TORCH_VENV)/.ok:
 bench: install $(TORCH_VENV)/.ok
 	$(BIN)/python bench/prep_bench.py
 	$(BIN)/python bench/train_bench.py
+	$(BIN)/python bench/msssim_bench.py
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info .pytest_cache

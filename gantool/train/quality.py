@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantool.eval.fid import frechet, stats  # noqa: F401  (stats is part of this module's API)
 from gantool.images import downscale_area
 
 PFD_SIDE = 8
@@ -21,25 +22,6 @@ def features(images_uint8: np.ndarray, side: int = PFD_SIDE) -> np.ndarray:
     side = min(side, images_uint8.shape[1])
     small = downscale_area(images_uint8, side) / 255.0
     return small.reshape(len(small), -1).astype(np.float64)
-
-
-def stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return feats.mean(axis=0), np.cov(feats, rowvar=False)
-
-
-def frechet(mu1, s1, mu2, s2) -> float:
-    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)).
-
-    tr((S1 S2)^(1/2)) is computed as tr((R S2 R)^(1/2)) with R = S1^(1/2): the same value, but
-    through symmetric eigendecompositions, so singular covariances (flat pixels) stay finite."""
-    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    s1, s2 = np.atleast_2d(s1).astype(np.float64), np.atleast_2d(s2).astype(np.float64)
-    w, v = np.linalg.eigh(s1)
-    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    m = root1 @ s2 @ root1
-    tr_sqrt = float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
 
 
 def real_stats(ds, limit: int = 2048, side: int = PFD_SIDE) -> tuple[np.ndarray, np.ndarray]:
