@@ -1,0 +1,73 @@
+"""The feature pipeline: a randomly initialised Inception of the real interface end to end, the
+offline message, and the graph rewrite of the op TF 2 no longer runs."""
+
+import numpy as np
+import pytest
+
+from gantool.errors import UsageError
+from gantool.eval import features, fid
+from tfhelpers import tf
+
+
+def test_random_inception_features_end_to_end():
+    net = features.random_inception(seed=0)
+    r = np.random.default_rng(0)
+    grey = r.integers(0, 256, (6, 16, 16, 1), dtype=np.uint8)
+    f = net.extract(grey, batch=4)
+    assert f.shape == (6, 2048) and np.isfinite(f).all() and net.dim == 2048
+    np.testing.assert_allclose(net.extract(grey, batch=6), f, rtol=1e-4, atol=1e-6)  # batching does not matter
+    assert abs(fid.fid(f, f)) < 1e-6
+    rgb = r.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    assert fid.fid(f, net.extract(rgb)) > 0
+
+
+def test_missing_network_names_the_file_and_where(tmp_path, monkeypatch):
+    monkeypatch.delenv(features.ENV, raising=False)
+    with pytest.raises(UsageError) as e:
+        features.load_feature_net(str(tmp_path / "nope.pb"))
+    msg = e.value.message
+    assert "classify_image_graph_def.pb" in msg and "--inception" in msg and features.ENV in msg and "never downloads" in msg
+    monkeypatch.setenv(features.ENV, str(tmp_path / "also-missing.pb"))
+    with pytest.raises(UsageError, match="also-missing.pb"):
+        features.load_feature_net(None)
+    bad = tmp_path / "junk.pb"
+    bad.write_bytes(b"not a graph")
+    with pytest.raises(UsageError, match="GraphDef"):
+        features.load_feature_net(str(bad))
+
+
+def test_global_batchnorm_rewrite_computes_the_op():
+    """A GraphDef holding the old op (as a 2015 graph does) is rewritten and runs like its formula."""
+    t = tf()
+    from google.protobuf import text_format
+
+    r = np.random.default_rng(1)
+    x = r.normal(size=(2, 3, 3, 4)).astype(np.float32)
+    m, v, beta, gamma = (r.normal(size=4).astype(np.float32) for _ in range(4))
+    v = np.abs(v) + 0.1
+    gd = t.compat.v1.GraphDef()
+    for name, val in (("m", m), ("v", v), ("beta", beta), ("gamma", gamma)):
+        n = gd.node.add()
+        n.op, n.name = "Const", name
+        n.attr["dtype"].type = t.float32.as_datatype_enum
+        n.attr["value"].tensor.CopyFrom(t.make_tensor_proto(val))
+    text_format.Parse("""
+        name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+    """, gd.node.add())
+    text_format.Parse("""
+        name: "bn" op: "BatchNormWithGlobalNormalization"
+        input: "x" input: "m" input: "v" input: "beta" input: "gamma"
+        attr { key: "T" value { type: DT_FLOAT } }
+        attr { key: "variance_epsilon" value { f: 0.001 } }
+        attr { key: "scale_after_normalization" value { b: true } }
+    """, gd.node.add())
+    new = features.rewrite_global_batchnorm(gd)
+    assert "BatchNormWithGlobalNormalization" not in {n.op for n in new.node}
+
+    def run(inp):
+        out, = t.compat.v1.import_graph_def(new, input_map={"x:0": inp}, return_elements=["bn:0"], name="g")
+        return out
+
+    fn = t.compat.v1.wrap_function(run, [t.TensorSpec([None, 3, 3, 4], t.float32)])
+    want = (x - m) / np.sqrt(v + 0.001) * gamma + beta
+    np.testing.assert_allclose(fn(t.constant(x)).numpy(), want, rtol=1e-5, atol=1e-6)
