@@ -74,6 +74,14 @@ def progress(label: str, unit: str = "img", enabled: bool = True) -> Iterator[Ca
         yield update
 
 
+def dry_run(command: str, config: dict, as_json: bool, **extra) -> None:
+    """What every command's --dry-run prints: the resolved config (as one JSON result with --json)."""
+    if as_json:
+        emit_json({"command": command, "ok": True, "dry_run": True, **extra, "config": config})
+    else:
+        print(json.dumps(config, indent=2))
+
+
 def emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()

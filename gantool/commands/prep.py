@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
@@ -55,10 +54,7 @@ def prep(
         overwrite=overwrite,
     ).resolved()
     if dry_run:
-        if as_json:
-            console.emit_json({"command": "prep", "ok": True, "dry_run": True, "config": cfg.to_dict()})
-        else:
-            print(json.dumps(cfg.to_dict(), indent=2))
+        console.dry_run("prep", cfg.to_dict(), as_json)
         return
 
     from gantool.prep.run import run_prep

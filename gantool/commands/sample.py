@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
@@ -35,11 +34,7 @@ def sample(
                        truncation=truncation, batch=batch, ema=ema, resolution=resolution, npz=npz,
                        interpolate=interpolate, frames=frames, fps=fps).validate()
     if dry_run:
-        doc = cfg.to_dict()
-        if as_json:
-            console.emit_json({"command": "sample", "ok": True, "dry_run": True, "config": doc})
-        else:
-            print(json.dumps(doc, indent=2))
+        console.dry_run("sample", cfg.to_dict(), as_json)
         return
     from gantool.sample_run import run_sample  # noqa: PLC0415
 

@@ -6,7 +6,6 @@ ones (gantool.config.TRAIN_DEFAULTS); config.json in the run folder records the 
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Optional
@@ -84,11 +83,7 @@ def train(
     else:
         cfg = _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth)
     if dry_run:
-        doc = {"command": "train", "ok": True, "dry_run": True, "resume": bool(resume), "config": cfg.to_dict()}
-        if as_json:
-            console.emit_json(doc)
-        else:
-            print(json.dumps(cfg.to_dict(), indent=2))
+        console.dry_run("train", cfg.to_dict(), as_json, resume=bool(resume))
         return
 
     from gantool.train.loop import run_training  # noqa: PLC0415
