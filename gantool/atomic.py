@@ -44,6 +44,23 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
+def read_json_doc(path: str | os.PathLike, kind: str, schemas: tuple, what: str, error: type) -> dict:
+    """Read a self-describing gantool JSON file (manifest, run config) and check its kind and
+    schema; every failure is `error` with a one-line message naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path.parent} is not a {what} (no {path.name})")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise error(f"unreadable {path}: {e}") from None
+    if not isinstance(doc, dict) or doc.get("kind") != kind:
+        raise error(f"{path} is not a {what} file")
+    if doc.get("schema") not in schemas:
+        raise error(f"{path}: {what} schema {doc.get('schema')} is not supported by this gantool")
+    return doc
+
+
 def fsync_dir(path: str | os.PathLike) -> None:
     """Make a rename inside `path` durable (best effort on filesystems that allow it)."""
     try:

@@ -112,10 +112,7 @@ def load_generator(source: str | Path, resolution: int | None = None, ema: bool 
 def _run_cfg(run: Path):
     from gantool.train.rundir import load_run_config  # noqa: PLC0415
 
-    try:
-        return load_run_config(run)
-    except UsageError as e:
-        raise UsageError(str(e.message).replace("--resume: ", "")) from None
+    return load_run_config(run)
 
 
 def _load_keras(path: Path):

@@ -168,7 +168,10 @@ def _resume_config(resume, variant, given, data, out, steps, kimg):
 
     from gantool.train.rundir import load_run_config  # noqa: PLC0415
 
-    cfg = load_run_config(resume)
+    try:
+        cfg = load_run_config(resume)
+    except UsageError as e:
+        raise UsageError(f"--resume: {e.message}") from None
     changed = [k for k, v in given.items() if v is not None]
     if data or out:
         changed += ["data" if data else "out"]

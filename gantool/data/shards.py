@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from gantool.atomic import read_json_doc
 from gantool.errors import DataError
 
 SUPPORTED_SCHEMAS = (1,)
@@ -57,17 +57,7 @@ class Dataset:
 
 def open_dataset(path: str | Path) -> Dataset:
     path = Path(path)
-    mpath = path / "manifest.json"
-    if not mpath.is_file():
-        raise DataError(f"not a gantool dataset (no manifest.json): {path}")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise DataError(f"unreadable manifest {mpath}: {e}") from None
-    if manifest.get("kind") != "gantool.dataset":
-        raise DataError(f"{mpath} is not a gantool dataset manifest")
-    if manifest.get("schema") not in SUPPORTED_SCHEMAS:
-        raise DataError(f"{mpath}: dataset schema {manifest.get('schema')} is not supported by this gantool")
+    manifest = read_json_doc(path / "manifest.json", "gantool.dataset", SUPPORTED_SCHEMAS, "gantool dataset", DataError)
     missing = [s["file"] for s in manifest.get("shards", []) if not (path / s["file"]).is_file()]
     if missing:
         raise DataError(f"dataset {path} is incomplete: missing {', '.join(missing[:3])}")

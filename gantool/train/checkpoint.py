@@ -57,9 +57,9 @@ class Checkpointer:
     def save(self, quality: float | None = None, elapsed: float = 0.0) -> str:
         step = int(self.state.step.numpy())
         path = self.manager.save(checkpoint_number=step)
-        self._save_keras(self.state.G, "generator.keras")
+        self.save_keras(self.state.G, "generator.keras")
         if self.state.G_ema is not None:
-            self._save_keras(self.state.G_ema, "generator_ema.keras")
+            self.save_keras(self.state.G_ema, "generator_ema.keras")
         best = self.info.get("best")
         if quality is not None and math.isfinite(quality) and (best is None or quality < best["pfd8"]):
             self._save_best(step, quality)
@@ -69,11 +69,9 @@ class Checkpointer:
         write_json(self.dir / "state.json", self.info)
         return path
 
-    def save_stage_generator(self, model, name: str) -> None:
-        """A completed PGGAN stage's generator, e.g. generator-64px.keras (kept for good)."""
-        self._save_keras(model, name)
-
-    def _save_keras(self, model, name: str) -> None:
+    def save_keras(self, model, name: str) -> None:
+        """A model as checkpoints/NAME, renamed into place (also each completed pggan stage's
+        generator-RESpx.keras, kept for good)."""
         tmp = self.dir / f".{os.getpid()}.tmp.keras"
         model.save(str(tmp))
         os.replace(tmp, self.dir / name)

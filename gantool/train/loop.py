@@ -142,9 +142,9 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     def complete_stage(seg, step: int, images: int) -> str:
         """A resolution finished its stabilise phase: keep its generator(s) and a grid."""
         G, G_ema = seg.stable_models
-        ckpt.save_stage_generator(G, f"generator-{seg.res}px.keras")
+        ckpt.save_keras(G, f"generator-{seg.res}px.keras")
         if G_ema is not None:
-            ckpt.save_stage_generator(G_ema, f"generator_ema-{seg.res}px.keras")
+            ckpt.save_keras(G_ema, f"generator_ema-{seg.res}px.keras")
         return sample_grid(seg, step, images, f"stage-{seg.res}px.png")
 
     samples_path = None

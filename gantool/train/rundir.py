@@ -69,16 +69,9 @@ def run_config_doc(cfg, version: str) -> dict:
 
 
 def load_run_config(run_dir: str | Path):
-    """The TrainConfig a run was started with (config.json), validated."""
+    """The TrainConfig a run was started with (its config.json)."""
+    from gantool.atomic import read_json_doc  # noqa: PLC0415
     from gantool.config import RUN_SCHEMA, TrainConfig  # noqa: PLC0415
 
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise UsageError(f"--resume: {run_dir} is not a gantool run (no config.json)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UsageError(f"--resume: unreadable {path}: {e}") from None
-    if doc.get("kind") != "gantool.run" or doc.get("schema") != RUN_SCHEMA:
-        raise UsageError(f"--resume: {path} is not a gantool run config of schema {RUN_SCHEMA}")
+    doc = read_json_doc(Path(run_dir) / "config.json", "gantool.run", (RUN_SCHEMA,), "gantool run", UsageError)
     return TrainConfig.from_dict(doc["config"])
