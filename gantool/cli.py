@@ -40,6 +40,7 @@ def _root(
 
 
 def _register() -> None:
+    from gantool.commands.eval import eval_app
     from gantool.commands.prep import prep
     from gantool.commands.export import export
     from gantool.commands.sample import sample
@@ -49,6 +50,7 @@ def _register() -> None:
     app.command("train")(train)
     app.command("sample")(sample)
     app.command("export")(export)
+    app.add_typer(eval_app, name="eval")
 
 
 _register()

@@ -52,7 +52,8 @@ def resolve_path(inception: str | None) -> Path:
         raise UsageError(
             f"FID/KID/precision-recall need the Inception network, which gantool never downloads: no file at {path}. "
             f"Put classify_image_graph_def.pb (from {GRAPH_URL}) at {DEFAULT_PATH}, or pass --inception PATH "
-            f"or set {ENV}; a Keras InceptionV3 no-top .h5 weights file also works (not comparable with published FIDs)")
+            f"or set {ENV}; a Keras InceptionV3 no-top .h5 weights file also works (not comparable with published FIDs); "
+            "--metrics msssim,nn needs no network")
     return path
 
 

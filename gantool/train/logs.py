@@ -73,9 +73,18 @@ class Events:
 def plot_losses(records: list[dict], path: str | Path, title: str = "") -> bool:
     """losses.png: D and G loss against step, two panels as in the MNIST report's figures.
     Returns False when there is nothing to plot."""
+    png = losses_png(records, title)
+    if png is None:
+        return False
+    write_bytes(path, png)
+    return True
+
+
+def losses_png(records: list[dict], title: str = "") -> bytes | None:
+    """The loss plot as PNG bytes, or None when the records hold no losses."""
     rows = [r for r in records if "d_loss" in r and "g_loss" in r]
     if not rows:
-        return False
+        return None
     import io  # noqa: PLC0415
 
     import matplotlib  # noqa: PLC0415
@@ -97,5 +106,4 @@ def plot_losses(records: list[dict], path: str | Path, title: str = "") -> bool:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    write_bytes(path, buf.getvalue())
-    return True
+    return buf.getvalue()

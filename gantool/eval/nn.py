@@ -1,0 +1,74 @@
+"""Nearest training images of generated ones (the HDCGAN report's Fig. 4): did the model learn
+the distribution or memorise the training set?
+
+Distances are Euclidean, in Inception feature space when a network is available, else in pixel
+space (images box-filtered to at most PIXEL_SIDE px, values in [0, 1]). Besides the grid, the
+numbers that answer the question: how far each generated image is from its nearest training
+image, against how far training images are from their own nearest (other) training image. A
+generator that copies sits much closer to the training set than the set is to itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gantool.images import downscale_area, grid
+
+PIXEL_SIDE = 64
+
+
+def pixel_features(images_uint8: np.ndarray, side: int = PIXEL_SIDE) -> np.ndarray:
+    side = min(side, images_uint8.shape[1])
+    small = downscale_area(images_uint8, side) / 255.0
+    return small.reshape(len(small), -1).astype(np.float32)
+
+
+def nearest(queries: np.ndarray, refs: np.ndarray, k: int, exclude_self: bool = False,
+            block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, indices), each (len(queries), k), nearest first. With exclude_self, queries
+    are refs themselves and row i never returns index i."""
+    q = np.asarray(queries, np.float64)
+    r = np.asarray(refs, np.float64)
+    k = min(k, len(r) - (1 if exclude_self else 0))
+    if k < 1:
+        raise ValueError("nearest neighbours need at least one reference")
+    rr = (r * r).sum(1)
+    dist = np.empty((len(q), k))
+    idx = np.empty((len(q), k), np.int64)
+    for i in range(0, len(q), block):
+        qb = q[i:i + block]
+        d2 = np.maximum((qb * qb).sum(1)[:, None] + rr[None, :] - 2.0 * qb @ r.T, 0.0)
+        if exclude_self:
+            d2[np.arange(len(qb)), np.arange(i, i + len(qb))] = np.inf
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(d2, part, 1).argsort(axis=1, kind="stable")
+        idx[i:i + block] = np.take_along_axis(part, order, 1)
+        dist[i:i + block] = np.sqrt(np.take_along_axis(d2, idx[i:i + block], 1))
+    return dist, idx
+
+
+def memorisation_stats(fake_d1: np.ndarray, real_d1: np.ndarray) -> dict:
+    """fake_d1: each generated image's distance to its nearest training image; real_d1: each
+    training image's distance to its nearest other training image."""
+    p1 = float(np.percentile(real_d1, 1))
+    return {
+        "fake_to_real": {"mean": float(fake_d1.mean()), "median": float(np.median(fake_d1)),
+                         "min": float(fake_d1.min()), "p5": float(np.percentile(fake_d1, 5))},
+        "real_to_real": {"mean": float(real_d1.mean()), "median": float(np.median(real_d1)),
+                         "min": float(real_d1.min()), "p1": p1},
+        # < 1: generated images sit closer to the training set than it is to itself
+        "ratio": float(np.median(fake_d1) / max(np.median(real_d1), 1e-12)),
+        # share of generated images closer to a training image than 99 % of training images are
+        # to their nearest other one (about 0.01 for a model that does not copy)
+        "near_copies": float((fake_d1 < p1).mean()),
+    }
+
+
+def nn_grid(fakes: np.ndarray, neighbours: np.ndarray, gap: int = 4) -> np.ndarray:
+    """Row i: generated image i, a gap, then its nearest training images (neighbours[i])."""
+    k, n = neighbours.shape[:2]
+    h, w, c = fakes.shape[1:]
+    left = grid(fakes, cols=1)
+    right = grid(neighbours.reshape(k * n, h, w, c), cols=n)
+    spacer = np.full((left.shape[0], gap, c), 255, np.uint8)
+    return np.concatenate([left, spacer, right], axis=1)

@@ -1,0 +1,129 @@
+"""eval's files: report.html (one self-contained page: images inline as base64, no scripts, no
+network), report.json (written last: its presence means the evaluation completed) and one line
+per metric appended to metrics.jsonl (the run's own log, or OUT/metrics.jsonl for --fake)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+
+from gantool import __version__
+from gantool.atomic import write_bytes
+from gantool.eval.metrics import METRICS
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
+th{background:#f5f5f5}.num{font-family:ui-monospace,monospace}.note{color:#8a4b00}
+img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}small{color:#666}
+"""
+
+
+def _img(path: str | Path | None, alt: str) -> str:
+    if not path or not Path(path).is_file():
+        return f"<p><small>({html.escape(alt)}: not available)</small></p>"
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _img_bytes(png: bytes | None, alt: str) -> str:
+    if not png:
+        return f"<p><small>({html.escape(alt)}: no training log)</small></p>"
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _rows(pairs) -> str:
+    return "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in pairs)
+
+
+def render_html(result, cfg, losses: bytes | None, history: dict) -> str:
+    src = result.source
+    title = src.get("generator") or src.get("path") or "images"
+    metric_rows = []
+    for name, r in result.metrics.items():
+        m = METRICS.get(name)
+        val = r.get("summary") or f"not computed: {r.get('error', '')}"
+        better = "lower is better" if m.lower_is_better else "higher is better"
+        if name == "nn":
+            better = "ratio near 1 is healthy; well below 1 = copying"
+        metric_rows.append(f"<tr><th>{html.escape(m.title)}</th><td class=num>{html.escape(val)}</td>"
+                           f"<td><small>{better}</small></td></tr>")
+    net = result.network
+    net_html = ("<p>No Inception network was used.</p>" if net is None else
+                f"<p>Features: <b>{html.escape(net['name'])}</b> <small>({html.escape(net['source'])})</small><br>"
+                f"<span class={'' if net['comparable'] else 'note'}>{html.escape(net['note'])}</span></p>")
+    notes = "".join(f"<li class=note>{html.escape(n)}</li>" for n in result.notes)
+    hist = ""
+    if history:
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td class=num>{html.escape(', '.join(v))}</td></tr>"
+                       for k, v in history.items())
+        hist = f"<h2>Earlier evaluations of this run (step: value)</h2><table>{rows}</table>"
+    nn = result.metrics.get("nn")
+    nn_html = ""
+    if nn and nn.get("value") is not None:
+        nn_html = ("<h2>Nearest training images</h2><p>Each row: a generated image (left), then its "
+                   f"{nn['neighbours']} nearest training images in {html.escape(nn['space'])} space, nearest first. "
+                   "Look-alikes in every row mean the model memorised the training set.</p>"
+                   + _img(result.files.get("nn"), "nearest neighbours"))
+    settings = {k: v for k, v in cfg.to_dict().items() if v is not None}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gantool eval: {html.escape(Path(title).name)}</title>
+<style>{CSS}</style></head><body>
+<h1>gantool eval</h1>
+<table>{_rows([("images", f"{src['images']} from {title}"), ("real data", f"{result.data['images']} images of {result.data['path']} at {result.data['size']} px"), ("written", time.strftime("%Y-%m-%d %H:%M:%S")), ("gantool", __version__), ("time", f"{result.seconds:.1f} s")])}</table>
+{f"<ul>{notes}</ul>" if notes else ""}
+<h2>Metrics</h2>
+<table>{"".join(metric_rows)}</table>
+{net_html}
+{hist}
+<h2>Generated images</h2>
+{_img(result.files.get("grid"), "generated images")}
+<h2>Training losses</h2>
+{_img_bytes(losses, "loss curves")}
+{nn_html}
+<h2>Settings</h2>
+<table>{_rows(settings.items())}</table>
+</body></html>
+"""
+
+
+def _generator_step(result) -> int | None:
+    """The training step of the evaluated generator, when it is a run's latest or a ckpt-N."""
+    gen = result.source.get("generator")
+    if not gen:
+        return None
+    p = Path(gen)
+    if p.name.startswith("ckpt-") and p.name[5:].isdigit():
+        return int(p.name[5:])
+    if p.name in ("generator.keras", "generator_ema.keras"):
+        try:
+            return int(json.loads((p.parent / "state.json").read_text(encoding="utf-8"))["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def write_reports(result, cfg, st, out: Path) -> None:
+    from gantool.eval.run import metric_lines, write_report_json  # noqa: PLC0415
+    from gantool.train.logs import MetricsLog, losses_png  # noqa: PLC0415
+
+    log = MetricsLog((st.run_dir if st.run_dir is not None else out) / "metrics.jsonl")
+    records = log.read()
+    history: dict[str, list[str]] = {}
+    for r in records:
+        if r.get("kind") == "eval" and "metric" in r and isinstance(r.get("value"), (int, float)):
+            history.setdefault(r["metric"], []).append(f"{r.get('step', '?')}: {r['value']:.4g} (n={r.get('count', '?')})")
+    losses = losses_png(records) if st.run_dir is not None else None
+    write_bytes(out / "report.html", render_html(result, cfg, losses, history).encode("utf-8"))
+    result.files["html"] = str(out / "report.html")
+    step = _generator_step(result)
+    result.source["step"] = step
+    result.files["json"] = str(out / "report.json")
+    result.files["metrics_log"] = str(log.path)
+    write_report_json(result, cfg, out)
+    for rec in metric_lines(result, step, time.time()):
+        log.append(rec)
