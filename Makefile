@@ -36,6 +36,7 @@ bench: install $(TORCH_VENV)/.ok
 	$(BIN)/python bench/prep_bench.py
 	$(BIN)/python bench/train_bench.py
 	$(BIN)/python bench/msssim_bench.py
+	$(BIN)/python bench/eval_bench.py
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info .pytest_cache

@@ -7,12 +7,17 @@
 #                                 metrics.jsonl, checkpoints/generator_ema.keras, config.json
 #               $OUT/samples/     100 sampled digits (z ~ U(-0.4, 0.4)) + grid.png; $OUT/samples.npz
 #               $OUT/generator.tflite   the generator for phones (z in, uint8 images out)
-#               $OUT/prep.json, train.json, sample.json, export.json   the --json summaries
-# Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000: ~2-3 min on 2 cores)
+#               $OUT/dcgan/eval/demo/   report.html (open it in a browser), report.json, nn.png
+#               $OUT/quiz.html    a real-or-generated quiz page for people
+#               $OUT/prep.json, train.json, sample.json, export.json, eval.json   the --json summaries
+# Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000: 2-5 min on 2 cores),
+#               METRICS (default msssim,nn: no network needed; with the Inception file in place,
+#               see README "Evaluate", use fid,kid,pr,msssim,nn)
 set -euo pipefail
 OUT=${OUT:-demo-out}
 SIZE=${SIZE:-32}
 STEPS=${STEPS:-3000}
+METRICS=${METRICS:-msssim,nn}
 mkdir -p "$OUT"
 
 echo "== prep: builtin:digits -> $OUT/digits_$SIZE"
@@ -31,5 +36,13 @@ gantool sample "$OUT/dcgan" --zrange 0.4 --count 100 --out "$OUT/samples" --npz 
 echo "== export: the generator as TFLite (z in, uint8 images out), checked against Keras"
 gantool export "$OUT/dcgan" --format tflite --out "$OUT/generator.tflite" --json > "$OUT/export.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("export", d["path"], "max difference", d["max_diff"], "levels")' "$OUT/export.json"
+echo "== eval: $METRICS on 1000 generated digits against the dataset"
+gantool eval "$OUT/dcgan" --metrics "$METRICS" --count 1000 --out "$OUT/dcgan/eval/demo" --json -q > "$OUT/eval.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [print(" ", k, v.get("summary")) for k, v in d["metrics"].items()]' "$OUT/eval.json"
+
+echo "== quiz: 20 real + 20 generated digits, shuffled, for people to judge"
+gantool eval quiz "$OUT/dcgan" --count 20 --out "$OUT/quiz.html" --json > "$OUT/quiz.json"
+
 echo "== done: training grid $OUT/dcgan/samples/final.png, loss curves $OUT/dcgan/losses.png,"
-echo "         samples $OUT/samples/grid.png, generator $OUT/generator.tflite"
+echo "         samples $OUT/samples/grid.png, generator $OUT/generator.tflite,"
+echo "         report $OUT/dcgan/eval/demo/report.html, quiz $OUT/quiz.html"

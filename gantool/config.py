@@ -344,7 +344,7 @@ class EvalConfig:
             (self.pairs >= 1, "--pairs", "must be >= 1", self.pairs),
             (self.msssim_size >= 8, "--msssim-size", "must be >= 8", self.msssim_size),
             (self.nn_count >= 1, "--nn-count", "must be >= 1", self.nn_count),
-            (self.nn_show >= 1, "--nn-show", "must be >= 1", self.nn_show),
+            (1 <= self.nn_show <= 64, "--nn-show", "must be in [1, 64]", self.nn_show),
             (1 <= self.nn_k <= 20, "--nn-k", "must be in [1, 20]", self.nn_k),
             (self.pr_k >= 1, "--pr-k", "must be >= 1", self.pr_k),
             (self.kid_subsets >= 1, "--kid-subsets", "must be >= 1", self.kid_subsets),

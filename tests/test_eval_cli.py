@@ -125,6 +125,27 @@ def test_eval_fake_arrays_and_folders_with_a_network_file_and_the_cache(ws, weig
     assert (tmp_path / "pngs-eval/report.json").is_file() and (tmp_path / "pngs-eval/metrics.jsonl").is_file()
 
 
+def test_eval_with_the_graph_file_interface_records_the_network(ws, tmp_path):
+    """--inception FILE.pb: the 2015 graph's loading path (op rewrite, ExpandDims:0 -> pool_3:0)
+    on a small graph of the same interface; the report names the network and its sha256."""
+    from test_eval_features import fake_inception_graph
+
+    from gantool.atomic import sha256_file
+
+    root, real = ws
+    pb = tmp_path / "classify_image_graph_def.pb"
+    fake_inception_graph(pb)
+    np.savez(tmp_path / "same.npz", images=real[:64])
+    r = run_cli("eval", "--fake", tmp_path / "same.npz", "--data", root / "data/digits_16", "--metrics", "fid,kid,pr",
+                "--real-count", 200, "--kid-subsets", 5, "--kid-subset-size", 50, "--json", "-q",
+                env={**env_for(tmp_path), "GANTOOL_INCEPTION": str(pb)})
+    assert r.rc == 0, r
+    net = r.json["network"]
+    assert net["name"] == "inception-2015-12-05 (graph)" and net["comparable"] is True
+    assert net["sha256"] == sha256_file(pb) and net["source"] == str(pb)
+    assert 0 <= r.json["metrics"]["fid"]["value"] < 50
+
+
 def test_eval_copies_of_the_training_set_are_flagged(ws, tmp_path):
     root, real = ws
     np.savez(tmp_path / "copies.npz", images=real[:50])

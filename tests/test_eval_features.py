@@ -71,3 +71,54 @@ def test_global_batchnorm_rewrite_computes_the_op():
     fn = t.compat.v1.wrap_function(run, [t.TensorSpec([None, 3, 3, 4], t.float32)])
     want = (x - m) / np.sqrt(v + 0.001) * gamma + beta
     np.testing.assert_allclose(fn(t.constant(x)).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def fake_inception_graph(path, seed=0, dim=2048):
+    """A GraphDef with the 2015 graph's interface: input tensor ExpandDims:0 (float RGB 0-255),
+    the removed op BatchNormWithGlobalNormalization, output pool_3:0 of shape [N, 1, 1, dim].
+    Returns the numpy function it computes."""
+    t = tf()
+    from google.protobuf import text_format
+
+    r = np.random.default_rng(seed)
+    w = r.normal(scale=0.01, size=(1, 1, 3, dim)).astype(np.float32)
+    m, beta, gamma = (r.normal(size=dim).astype(np.float32) for _ in range(3))
+    v = (np.abs(r.normal(size=dim)) + 0.5).astype(np.float32)
+    gd = t.compat.v1.GraphDef()
+    for name, val in (("w", w), ("m", m), ("v", v), ("beta", beta), ("gamma", gamma), ("axes", np.array([1, 2], np.int32))):
+        n = gd.node.add()
+        n.op, n.name = "Const", name
+        n.attr["dtype"].type = t.as_dtype(val.dtype).as_datatype_enum
+        n.attr["value"].tensor.CopyFrom(t.make_tensor_proto(val))
+    for text in (
+        'name: "ExpandDims" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }',
+        'name: "conv" op: "Conv2D" input: "ExpandDims" input: "w" attr { key: "T" value { type: DT_FLOAT } } '
+        'attr { key: "strides" value { list { i: 1 i: 1 i: 1 i: 1 } } } attr { key: "padding" value { s: "SAME" } }',
+        'name: "bn" op: "BatchNormWithGlobalNormalization" input: "conv" input: "m" input: "v" input: "beta" '
+        'input: "gamma" attr { key: "T" value { type: DT_FLOAT } } attr { key: "variance_epsilon" value { f: 0.001 } } '
+        'attr { key: "scale_after_normalization" value { b: true } }',
+        'name: "pool_3" op: "Mean" input: "bn" input: "axes" attr { key: "T" value { type: DT_FLOAT } } '
+        'attr { key: "Tidx" value { type: DT_INT32 } } attr { key: "keep_dims" value { b: true } }',
+    ):
+        text_format.Parse(text, gd.node.add())
+    path.write_bytes(gd.SerializeToString())
+
+    def expected(images_uint8):
+        x = images_uint8.astype(np.float32)
+        if x.shape[-1] == 1:
+            x = np.repeat(x, 3, -1)
+        conv = (x @ w[0, 0]).mean(axis=(1, 2))
+        return (conv - m) / np.sqrt(v + 0.001) * gamma + beta
+
+    return expected
+
+
+def test_graph_file_loads_through_the_rewrite_and_gives_pool3_features(tmp_path):
+    """The .pb path end to end on a small graph of the same interface as classify_image_graph_def.pb."""
+    expected = fake_inception_graph(tmp_path / "classify_image_graph_def.pb")
+    net = features.load_feature_net(str(tmp_path / "classify_image_graph_def.pb"))
+    assert net.name == "inception-2015-12-05 (graph)" and net.dim == 2048
+    imgs = np.random.default_rng(3).integers(0, 256, (5, 16, 16, 1), dtype=np.uint8)
+    f = net.extract(imgs, batch=2)
+    assert f.shape == (5, 2048)
+    np.testing.assert_allclose(f, expected(imgs), rtol=2e-4, atol=2e-4)

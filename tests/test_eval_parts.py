@@ -21,12 +21,17 @@ def test_nearest_matches_brute_force_and_excludes_self():
     np.fill_diagonal(full2 := np.sqrt(((refs[:, None] - refs[None]) ** 2).sum(-1)), np.inf)
     np.testing.assert_array_equal(i[:, 0], full2.argmin(1))
     assert (i[:, 0] != np.arange(len(refs))).all()
+    sel = np.array([3, 10, 40])
+    d, i = nn.nearest(refs[sel], refs, 1, exclude=sel)
+    np.testing.assert_array_equal(i[:, 0], full2.argmin(1)[sel])
+    ref = nn.real_reference(refs, 20, seed=1)
+    assert len(ref) == 20 and set(np.round(ref, 9)) <= set(np.round(full2.min(1), 9))
 
 
 def test_memorisation_numbers_tell_copies_from_new_samples():
     r = np.random.default_rng(1)
     real = r.normal(size=(400, 5))
-    real_d1 = nn.nearest(real, real, 1, exclude_self=True)[0][:, 0]
+    real_d1 = nn.real_reference(real, 1000)
     copies = real[:100] + r.normal(scale=1e-4, size=(100, 5))
     fresh = r.normal(size=(100, 5))
     st_copy = nn.memorisation_stats(nn.nearest(copies, real, 1)[0][:, 0], real_d1)

@@ -34,6 +34,10 @@ def test_digits_example(tmp_path):
         assert (out / "dcgan" / f).is_file(), f
     assert json.loads((out / "sample.json").read_text())["count"] == 100 and (out / "samples" / "grid.png").is_file()
     assert json.loads((out / "export.json").read_text())["max_diff"] <= 1 and (out / "generator.tflite").is_file()
+    ev = json.loads((out / "eval.json").read_text())
+    assert set(ev["metrics"]) == {"msssim", "nn"} and ev["source"]["images"] == 1000
+    assert (out / "dcgan/eval/demo/report.html").is_file() and (out / "dcgan/eval/demo/nn.png").is_file()
+    assert json.loads((out / "quiz.json").read_text())["images"] == 40 and (out / "quiz.html").is_file()
     r = _run("digits.sh", cwd=tmp_path, env={"SIZE": "16", "STEPS": "10"})  # runs again over its own output
     assert r.returncode == 0 and json.loads((out / "train.json").read_text())["step"] == 10, r.stderr
 

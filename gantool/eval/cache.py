@@ -29,12 +29,18 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 
 
-def _net_identity(net) -> str:
+def net_digest(net) -> str | None:
+    """sha256 of the network's weights file (None for the random test network)."""
     p = Path(net.source)
-    if p.is_file():
-        st = p.stat()
-        return f"{net.name}:{_file_digest(str(p), st.st_size, st.st_mtime_ns)}"
-    return net.name  # the random test network: its name carries the seed
+    if not p.is_file():
+        return None
+    st = p.stat()
+    return _file_digest(str(p), st.st_size, st.st_mtime_ns)
+
+
+def _net_identity(net) -> str:
+    digest = net_digest(net)
+    return f"{net.name}:{digest}" if digest else net.name  # the random network's name carries its seed
 
 
 class FeatureCache:

@@ -64,15 +64,15 @@ def _msssim(x: Inputs, cfg) -> dict:
 
     fake = mean_msssim(x.fake_ms, cfg.pairs, cfg.seed)
     real = mean_msssim(x.real_ms, cfg.pairs, cfg.seed) if x.real_ms is not None and len(x.real_ms) > 1 else None
-    return {"value": fake, "fake": fake, "real": real, "pairs": cfg.pairs, "size": int(x.fake_ms.shape[1])}
+    return {"value": fake, "fake": fake, "real": real, "pairs": cfg.pairs, "size": int(x.fake_ms.shape[1]),
+            "images": int(len(x.fake_ms)), "real_images": int(len(x.real_ms)) if x.real_ms is not None else 0}
 
 
 def _nn(x: Inputs, cfg) -> dict:
-    from gantool.eval.nn import memorisation_stats, nearest  # noqa: PLC0415
+    from gantool.eval.nn import memorisation_stats, nearest, real_reference  # noqa: PLC0415
 
     d_fake, i_fake = nearest(x.fake_nn, x.real_nn, cfg.nn_k)
-    d_real, _ = nearest(x.real_nn, x.real_nn, 1, exclude_self=True)
-    st = memorisation_stats(d_fake[:, 0], d_real[:, 0])
+    st = memorisation_stats(d_fake[:, 0], real_reference(x.real_nn, max(len(x.fake_nn), 1000), cfg.seed))
     x.extra["nn_index"] = i_fake[:cfg.nn_show]
     return {"value": st["ratio"], "space": x.nn_space, "generated": len(x.fake_nn), "neighbours": int(i_fake.shape[1]),
             **st, "shown": [{"generated": i, "nearest": [int(j) for j in row], "distances": [float(d) for d in drow]}

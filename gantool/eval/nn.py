@@ -14,7 +14,7 @@ import numpy as np
 
 from gantool.images import downscale_area, grid
 
-PIXEL_SIDE = 64
+PIXEL_SIDE = 32
 
 
 def pixel_features(images_uint8: np.ndarray, side: int = PIXEL_SIDE) -> np.ndarray:
@@ -24,12 +24,15 @@ def pixel_features(images_uint8: np.ndarray, side: int = PIXEL_SIDE) -> np.ndarr
 
 
 def nearest(queries: np.ndarray, refs: np.ndarray, k: int, exclude_self: bool = False,
-            block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+            exclude: np.ndarray | None = None, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(distances, indices), each (len(queries), k), nearest first. With exclude_self, queries
-    are refs themselves and row i never returns index i."""
+    are refs themselves and row i never returns index i; `exclude` names, per query, one ref
+    index it must not return (queries that are a subset of refs)."""
     q = np.asarray(queries, np.float64)
     r = np.asarray(refs, np.float64)
-    k = min(k, len(r) - (1 if exclude_self else 0))
+    if exclude_self:
+        exclude = np.arange(len(q))
+    k = min(k, len(r) - (1 if exclude is not None else 0))
     if k < 1:
         raise ValueError("nearest neighbours need at least one reference")
     rr = (r * r).sum(1)
@@ -38,13 +41,21 @@ def nearest(queries: np.ndarray, refs: np.ndarray, k: int, exclude_self: bool = 
     for i in range(0, len(q), block):
         qb = q[i:i + block]
         d2 = np.maximum((qb * qb).sum(1)[:, None] + rr[None, :] - 2.0 * qb @ r.T, 0.0)
-        if exclude_self:
-            d2[np.arange(len(qb)), np.arange(i, i + len(qb))] = np.inf
+        if exclude is not None:
+            d2[np.arange(len(qb)), exclude[i:i + block]] = np.inf
         part = np.argpartition(d2, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(d2, part, 1).argsort(axis=1, kind="stable")
         idx[i:i + block] = np.take_along_axis(part, order, 1)
         dist[i:i + block] = np.sqrt(np.take_along_axis(d2, idx[i:i + block], 1))
     return dist, idx
+
+
+def real_reference(real: np.ndarray, queries: int, seed: int = 0) -> np.ndarray:
+    """Distances of up to `queries` random training images to their nearest other training
+    image (a sample of the set's own spacing: the full set against itself is quadratic)."""
+    n = len(real)
+    sel = np.sort(np.random.default_rng([seed, 13]).permutation(n)[:min(n, queries)])
+    return nearest(real[sel], real, 1, exclude=sel)[0][:, 0]
 
 
 def memorisation_stats(fake_d1: np.ndarray, real_d1: np.ndarray) -> dict:

@@ -26,6 +26,7 @@ from gantool.eval.metrics import METRICS, Inputs, summary
 from gantool.images import downscale_area, grid, write_png
 
 GRID_MAX = 64
+MS_MAX = 10000   # images kept per side for MS-SSIM pairs (10,000 at 128 px RGB: 490 MB)
 
 
 @dataclass
@@ -181,8 +182,8 @@ def run_eval(cfg, progress: Callable | None = None) -> EvalResult:
     cached = cache.get(key, st.real.count) if key else None
     if cached is not None:
         x.real_feats = cached
-    ms_pick = np.sort(np.random.default_rng([cfg.seed, 11]).permutation(st.real.count)[:min(st.real.count, cfg.count)]) \
-        if want_ms else None
+    ms_n = min(st.real.count, cfg.count, MS_MAX)
+    ms_pick = np.sort(np.random.default_rng([cfg.seed, 11]).permutation(st.real.count)[:ms_n]) if want_ms else None
     need_real_pass = (want_net and cached is None) or want_ms or (want_nn and net is None)
     total = (st.real.count if need_real_pass else 0) + st.fake.count
     done = 0
@@ -220,8 +221,9 @@ def run_eval(cfg, progress: Callable | None = None) -> EvalResult:
         f = net.extract(b, cfg.batch).astype(np.float32) if want_net else None
         if f is not None:
             feats.append(f)
-        if want_ms:
-            ms.append(_shrink(b, ms_side))
+        have_ms = sum(len(a) for a in ms)
+        if want_ms and have_ms < MS_MAX:
+            ms.append(_shrink(b[:MS_MAX - have_ms], ms_side))
         have_nn = sum(len(a) for a in nn_feats)
         if want_nn and have_nn < cfg.nn_count:
             take = b[:cfg.nn_count - have_nn]
@@ -269,8 +271,10 @@ def run_eval(cfg, progress: Callable | None = None) -> EvalResult:
             for row, pos in zip(metrics["nn"]["shown"], idx):
                 row["dataset_index"] = [int(st.real.indices[p]) for p in pos]
 
+    from gantool.eval.cache import net_digest  # noqa: PLC0415
+
     network = None if net is None else {
-        "name": net.name, "source": net.source,
+        "name": net.name, "source": net.source, "sha256": net_digest(net),
         "comparable": net.name.startswith("inception-2015-12-05"),
         "note": ("the standard FID network: numbers comparable with published FIDs at the same image count"
                  if net.name.startswith("inception-2015-12-05") else
