@@ -252,7 +252,7 @@ class SampleConfig:
     seeds: str | None = None        # "0-35,42": one image per seed (overrides count/seed)
     zrange: float | None = None     # uniform-z models: U(-r, r)
     truncation: float | None = None  # normal-z models: |z| <= T
-    batch: int = 64
+    batch: int | None = None        # None: gantool.images.generation_batch(resolution)
     ema: bool | None = None         # None: the EMA generator when the run has one
     resolution: int | None = None   # pggan: a completed stage
     npz: str | None = None
@@ -267,7 +267,7 @@ class SampleConfig:
             (self.truncation is None or self.truncation > 0, "--truncation", "must be > 0", self.truncation),
             (not (self.zrange is not None and self.truncation is not None), "--zrange/--truncation",
              "give one of them (--zrange for uniform-z models, --truncation for normal-z ones)", None),
-            (self.batch >= 1, "--batch", "must be >= 1", self.batch),
+            (self.batch is None or self.batch >= 1, "--batch", "must be >= 1", self.batch),
             (self.interpolate is None or self.interpolate >= 2, "--interpolate", "needs >= 2 points", self.interpolate),
             (self.frames >= 1, "--frames", "must be >= 1", self.frames),
             (1 <= self.fps <= 120, "--fps", "must be in [1, 120]", self.fps),

@@ -75,3 +75,9 @@ def downscale_area(images: np.ndarray, size: int) -> np.ndarray:
         r = cv2.resize(x[i], (size, size), interpolation=cv2.INTER_AREA)
         out[i] = r.reshape(size, size, c)
     return out
+
+
+def generation_batch(resolution: int, cap: int = 64) -> int:
+    """Images to generate at a time at this resolution: `cap` up to 256 px, then fewer, so one
+    inference batch of a megapixel generator stays a few hundred MB (4 at 1024 px)."""
+    return int(max(1, min(cap, 2 ** 22 // (resolution * resolution))))

@@ -21,7 +21,7 @@ import numpy as np
 from gantool import __version__
 from gantool.atomic import write_bytes, write_json
 from gantool.errors import UsageError
-from gantool.images import grid, write_png
+from gantool.images import generation_batch, grid, write_png
 from gantool.sample import Generator, interpolate, load_generator, parse_seeds, z_for
 
 GRID_MAX = 100
@@ -133,8 +133,9 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
                 "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan)}
         npz = NpzStream(Path(cfg.npz), (n, gen.resolution, gen.resolution, int(gen.model.output_shape[-1])), meta)
     try:
-        for start in range(0, n, cfg.batch):
-            idx = range(start, min(n, start + cfg.batch))
+        step = cfg.batch or generation_batch(gen.resolution)
+        for start in range(0, n, step):
+            idx = range(start, min(n, start + step))
             images = gen(np.stack([z_of(i) for i in idx]))
             for i, img in zip(idx, images):
                 name = f"seed-{seeds[i]:06d}.png" if seeds else f"img-{i:06d}.png"
@@ -170,7 +171,8 @@ def write_walk(cfg, gen: Generator, out: Path) -> list[str]:
     k, f = cfg.interpolate, cfg.frames
     points = [z_for(cfg.seed, i, gen.z_dim, gen.latent, cfg.zrange, cfg.truncation) for i in range(k)]
     zs = [interpolate(points[j], points[(j + 1) % k], t / f, gen.latent) for j in range(k) for t in range(f)]
-    frames = np.concatenate([gen(np.stack(zs[i:i + cfg.batch])) for i in range(0, len(zs), cfg.batch)])
+    step = cfg.batch or generation_batch(gen.resolution)
+    frames = np.concatenate([gen(np.stack(zs[i:i + step])) for i in range(0, len(zs), step)])
     scale = max(1, 256 // gen.resolution)
     frames = np.repeat(np.repeat(frames, scale, axis=1), scale, axis=2)
     rgb = frames if frames.shape[-1] == 3 else np.repeat(frames, 3, axis=-1)

@@ -20,7 +20,7 @@ def sample(
     out: Optional[str] = typer.Option(None, "--out", help="Output folder. Default: RUN/samples/generated/<seed, count, range>."),
     npz: Optional[str] = typer.Option(None, "--npz", help="Also write all images to this .npz ('images': uint8 NHWC), streamed."),
     ema: Optional[bool] = typer.Option(None, "--ema/--no-ema", help="Use the EMA generator (default: when the run has one)."),
-    batch: int = typer.Option(64, "--batch", help="Images generated at a time (bounds memory)."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Images generated at a time (bounds memory; default 64 up to 256 px, 4 at 1024 px)."),
     resolution: Optional[int] = typer.Option(None, "--resolution", help="pggan: sample a completed stage, e.g. 64."),
     interpolate: Optional[int] = typer.Option(None, "--interpolate", help="Also write a latent walk through K points (walk.gif, walk.mp4)."),
     frames: int = typer.Option(12, "--frames", help="Walk frames between two points."),

@@ -53,10 +53,13 @@ class GeneratorSource:
     def batches(self, batch: int) -> Iterator[np.ndarray]:
         from gantool.sample import z_for  # noqa: PLC0415
 
+        from gantool.images import generation_batch  # noqa: PLC0415
+
+        step = min(batch, generation_batch(self.size))  # a megapixel generator makes few at a time
         for start in range(0, self.count, batch):
             idx = range(start, min(self.count, start + batch))
             z = np.stack([z_for(self.seed, i, self.gen.z_dim, self.gen.latent, self.zrange, self.truncation) for i in idx])
-            yield self.gen(z)
+            yield np.concatenate([self.gen(z[i:i + step]) for i in range(0, len(z), step)])
 
 
 def _decode(path: Path) -> np.ndarray:
