@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gantool.errors import UsageError
+from gantool.models.base import PRECISIONS
+from gantool.train.distribute import STRATEGIES
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 BUILTIN_SOURCES = ("builtin:digits",)
@@ -131,7 +133,7 @@ TRAIN_DEFAULTS = {
     "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "loss": "bce", "spectral_norm": False,
     "r1": 0.0, "gp_weight": 10.0, "drift": 0.001, "instance_noise": 0.0, "g_noise": 0.0, "augment": "",
     "ema": 0.0, "alt_every": 0, "xla": False, "steps": 10000, "sample_every": 500, "ckpt_every": 1000,
-    "log_every": 50, "keep": 3, "grid": 8, "preset": None,
+    "log_every": 50, "keep": 3, "grid": 8, "preset": None, "grad_accum": 1, "precision": "float32",
 }
 
 
@@ -177,6 +179,9 @@ class TrainConfig:
     stable_kimg: float | None = None    # pggan: images per stabilise phase, thousands
     batch_schedule: str = ""            # pggan: resolved RES:BATCH table
     total_kimg: float | None = None     # pggan: total length (None: the whole growth plan)
+    grad_accum: int = 1                 # micro-batches per step (gradients averaged, applied once)
+    precision: str = "float32"          # Keras dtype policy: float32, mixed_float16, mixed_bfloat16
+    strategy: str = "default"           # tf.distribute: default, mirrored, multiworker
 
     def validate(self) -> "TrainConfig":
         from gantool.models import VARIANTS  # noqa: PLC0415  (registers the variants, no TF)
@@ -209,6 +214,9 @@ class TrainConfig:
             (self.log_every >= 1, "--log-every", "must be >= 1"),
             (self.keep >= 1, "--keep", "must be >= 1"),
             (1 <= self.grid <= 32, "--grid", "must be in [1, 32]"),
+            (self.grad_accum >= 1, "--grad-accum", "must be >= 1"),
+            (self.precision in PRECISIONS, "--precision", f"must be one of {', '.join(PRECISIONS)}"),
+            (self.strategy in STRATEGIES, "--strategy", f"must be one of {', '.join(STRATEGIES)}"),
             (self.channels in (1, 3), "--data", f"dataset has {self.channels} channels; gantool trains on 1 or 3"),
         ]
         for ok, flag, msg in checks:
@@ -216,6 +224,10 @@ class TrainConfig:
                 value = getattr(self, flag.lstrip("-").replace("-", "_").replace("augment_policy", "augment"), "")
                 raise UsageError(f"{flag}: {msg}, got {value!r}" if flag != "--data" else f"{flag}: {msg}")
         spec.check(self.size, self)
+        for res, b in self.batches().items():
+            if b % self.grad_accum:
+                where = f" (the batch at {res} px)" if self.batch_schedule else ""
+                raise UsageError(f"--grad-accum {self.grad_accum}: must divide the batch {b}{where}")
         data_size = self.data_size or self.size
         if spec.progressive:
             ratio = data_size // self.size
@@ -228,6 +240,14 @@ class TrainConfig:
         elif data_size != self.size:
             raise UsageError(f"--target/--size: {self.variant} trains at the dataset's size ({data_size} px)")
         return self
+
+    def batches(self) -> dict[int, int]:
+        """Batch per trained resolution: pggan's schedule, else {size: batch}."""
+        if self.batch_schedule:
+            from gantool.train.progressive import parse_batch_schedule  # noqa: PLC0415
+
+            return parse_batch_schedule(self.batch_schedule)
+        return {self.size: self.batch}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -51,6 +51,10 @@ def import_tf(intra_op_threads: int | None = None):
         import tensorflow as tf  # noqa: PLC0415  (heavy import on purpose, habit 8)
 
         tf.get_logger().setLevel("ERROR")
+        if not already:
+            from gantool.train.distribute import split_cpu  # noqa: PLC0415
+
+            split_cpu(tf)
         if not already and intra_op_threads:
             tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -26,7 +26,7 @@ def train(
     target: Optional[int] = typer.Option(None, "--target", help="pggan: final resolution (4*2^k; default the dataset's size, which may be the target times a power of two). Others: same as --size."),
     fade_kimg: Optional[float] = typer.Option(None, "--fade-kimg", help="pggan: thousand real images per fade-in phase (default: the paper's 800k-per-30k-images ratio for your dataset, 1-800)."),
     stable_kimg: Optional[float] = typer.Option(None, "--stable-kimg", help="pggan: thousand real images per stabilise phase (default as --fade-kimg)."),
-    batch_schedule: Optional[str] = typer.Option(None, "--batch-schedule", help="pggan: batch per resolution, e.g. 4:128,8:128,16:64,32:32,64:16,128:8,256:4 (the default)."),
+    batch_schedule: Optional[str] = typer.Option(None, "--batch-schedule", help="Batch per resolution RES:BATCH,... pggan: per growth stage (default 4:128,8:128,16:64,32:32,64:16,128:8,256:4,512:4,1024:4). Others: the batch for the dataset's size (its entry or the nearest lower one); 'megapixel' = the megapixel report's table " + "192:128,...,1024:6."),
     out: Optional[str] = typer.Option(None, "--out", help="Run folder. Default: runs/NNNNN-VARIANT-DATASET."),
     runs: str = typer.Option("runs", "--runs", help="Folder that holds numbered run folders."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run in this folder exactly where its last checkpoint left it (only --steps/--kimg may change)."),
@@ -55,22 +55,32 @@ def train(
     augment_policy: Optional[str] = typer.Option(None, "--augment-policy", help="Comma list of flip, translate, color (default all three; implies --augment)."),
     ema: Optional[float] = typer.Option(None, "--ema", help="Keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off); samples use it."),
     alt_every: Optional[int] = typer.Option(None, "--alt-every", help=ALT_HELP),
+    grad_accum: Optional[int] = typer.Option(None, "--grad-accum", help="Split each step's batch into K micro-batches and average their gradients: the effective batch with 1/K of the activation memory (BatchNorm sees micro-batches). May change on --resume."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="float32 (default), mixed_float16 (dynamic loss scaling) or mixed_bfloat16."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="default (one device), mirrored (all local GPUs, else logical CPUs) or multiworker (reads TF_CONFIG); --batch is the global batch. See docs/distributed.md. May change on --resume."),
     xla: Optional[bool] = typer.Option(None, "--xla/--no-xla", help="Compile the step with XLA (slower on a 2-core CPU; see docs/benchmarks.md)."),
     sample_every: Optional[int] = typer.Option(None, "--sample-every", help="Write samples/step-N.png every N steps (0 = only at start and end)."),
     ckpt_every: Optional[int] = typer.Option(None, "--ckpt-every", help="Checkpoint every N steps (and always at the end)."),
     log_every: Optional[int] = typer.Option(None, "--log-every", help="Append averaged losses to metrics.jsonl every N steps."),
     keep: Optional[int] = typer.Option(None, "--keep", help="Keep the last K checkpoints (plus the best by pfd8)."),
     grid: Optional[int] = typer.Option(None, "--grid", help="Sample grids are N x N images."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved settings as JSON and stop."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved settings, parameter counts and a memory estimate per replica, and stop."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the result on stdout, nothing else."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Train a GAN on a packed dataset; writes a run folder with checkpoints, samples and logs."""
+    from gantool.train.distribute import check_strategy  # noqa: PLC0415
+
+    if strategy is not None:
+        check_strategy(strategy)
+        if strategy == "multiworker" and not (out or resume):
+            raise UsageError("--strategy multiworker: give --out RUN (or --resume RUN): every worker must name the same run folder")
     given = dict(batch=batch, lr_g=lr_g, lr_d=lr_d, beta1=beta1, beta2=beta2, loss=loss, z_dim=z_dim, latent=latent,
                  filters=filters, max_filters=max_filters, kernel=kernel, preset=preset, spectral_norm=spectral_norm,
                  r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
-                 keep=keep, grid=grid)
+                 keep=keep, grid=grid, precision=precision)
+    runtime = {k: v for k, v in dict(strategy=strategy, grad_accum=grad_accum).items() if v is not None}
     if augment_policy is not None or augment is not None:
         given["augment"] = (augment_policy or "flip,translate,color") if augment is not False else ""
     if steps is not None and kimg is not None:
@@ -79,19 +89,30 @@ def train(
     if resume:
         if any(v is not None for v in growth.values()):
             given.update({k: v for k, v in growth.items() if v is not None})
-        cfg = _resume_config(resume, variant, given, data, out, steps, kimg)
+        cfg = _resume_config(resume, variant, given, data, out, steps, kimg, runtime)
     else:
-        cfg = _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth)
+        cfg = _new_config(variant, {**given, **runtime}, data, size, out, runs, steps, kimg, seed, growth)
     if dry_run:
-        console.dry_run("train", cfg.to_dict(), as_json, resume=bool(resume))
+        from gantool.train.estimate import estimate  # noqa: PLC0415
+
+        est = estimate(cfg)
+        if not as_json:
+            p = est["params"]
+            print(f"parameters: G {p['generator']:,}  D {p['discriminator']:,}  total {p['total']:,}")
+            print(f"memory per replica at {est['resolution']} px, micro-batch {est['micro_batch']}: "
+                         f"~{est['memory_gib']:.2f} GiB ({est['note']})")
+        console.dry_run("train", cfg.to_dict(), as_json, resume=bool(resume), estimate=est)
         return
 
     from gantool.train.loop import run_training  # noqa: PLC0415
     from gantool.train.rundir import create_run_dir, write_run_config  # noqa: PLC0415
 
-    if not resume:
-        create_run_dir(cfg.run_dir)
-    write_run_config(cfg)
+    from gantool.train.distribute import writes_run_folder  # noqa: PLC0415
+
+    if writes_run_folder(cfg.strategy):  # another worker of a cluster leaves the run folder to the chief
+        if not resume:
+            create_run_dir(cfg.run_dir)
+        write_run_config(cfg)
     with console.progress(f"train {cfg.variant}", "steps", enabled=not quiet) as cb:
         result = run_training(cfg, progress=cb, resume=bool(resume))
     _render(result, as_json)
@@ -132,9 +153,15 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
     common = dict(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, channels=ds.channels, seed=seed)
     if spec.progressive:
         return _growth_config(opts, common, ds, want or ds.size, growth, steps, kimg, given.get("batch"))
-    for flag in ("fade_kimg", "stable_kimg", "batch_schedule"):
+    for flag in ("fade_kimg", "stable_kimg"):
         if growth[flag] is not None:
             raise UsageError(f"--{flag.replace('_', '-')}: only pggan grows; {variant} trains at one size")
+    if growth["batch_schedule"] is not None:
+        from gantool.train.progressive import fixed_batch  # noqa: PLC0415
+
+        if given.get("batch") is not None:
+            raise UsageError("--batch and --batch-schedule: give one of them")
+        opts["batch"] = fixed_batch(growth["batch_schedule"], ds.size)
     wanted = _steps_for(steps, kimg, opts["batch"])
     opts["steps"] = wanted if wanted is not None else opts["steps"]
     return TrainConfig(size=ds.size, **common, **opts).validate()
@@ -163,7 +190,7 @@ def _growth_config(opts, common, ds, target, growth, steps, kimg, batch):
                        batch_schedule=format_table(table), total_kimg=kimg, **common, **opts).validate()
 
 
-def _resume_config(resume, variant, given, data, out, steps, kimg):
+def _resume_config(resume, variant, given, data, out, steps, kimg, runtime):
     import dataclasses  # noqa: PLC0415
 
     from gantool.train.rundir import load_run_config  # noqa: PLC0415
@@ -180,7 +207,7 @@ def _resume_config(resume, variant, given, data, out, steps, kimg):
         raise UsageError(f"--resume continues a run with its saved settings; {flags} cannot change (only --steps/--kimg)")
     if variant is not None and variant != cfg.variant:
         raise UsageError(f"VARIANT: {resume} is a {cfg.variant} run, not {variant}")
-    cfg = dataclasses.replace(cfg, run_dir=str(resume))
+    cfg = dataclasses.replace(cfg, run_dir=str(resume), **runtime)  # --strategy/--grad-accum: how, not what
     if cfg.batch_schedule:  # pggan: a new --kimg moves the end of the plan
         if steps is not None:
             raise UsageError("--steps: pggan's length is its growth plan; use --kimg")

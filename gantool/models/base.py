@@ -8,6 +8,7 @@ Keras is imported inside functions only (habit 8).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -58,6 +59,11 @@ def init():
     return keras.initializers.RandomNormal(0.0, INIT_STD)
 
 
+def synchronized(cfg) -> bool:
+    """BatchNorm statistics over the global batch when the run trains on several replicas."""
+    return (getattr(cfg, "strategy", None) or "default") != "default"
+
+
 def batchnorm(synchronized: bool = False):
     import keras  # noqa: PLC0415
 
@@ -82,3 +88,20 @@ def activation(name: str):
     if name == "lrelu":
         return keras.layers.LeakyReLU(negative_slope=0.2)
     return keras.layers.Activation(name)
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def precision(cfg):
+    """Layers created inside take --precision's Keras dtype policy (variables stay float32 and
+    the computation runs in float16/bfloat16 under the mixed policies); restored afterwards."""
+    import keras  # noqa: PLC0415
+
+    old = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(getattr(cfg, "precision", None) or "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(old)

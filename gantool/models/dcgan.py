@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from gantool.errors import UsageError
 from gantool.models.base import (VARIANTS, ModelSpec, activation, batchnorm, factor_size, filters_at, init,
-                                 maybe_sn)
+                                 maybe_sn, synchronized)
 
 PRESETS = ("mnist",)
 
@@ -40,7 +40,7 @@ def conv_generator(cfg, act: str = "relu", name: str = "generator"):
     from keras import layers  # noqa: PLC0415
 
     base, k = factor_size(cfg.size)
-    sync = getattr(cfg, "sync_bn", False)
+    sync = synchronized(cfg)
     f = [filters_at(i, k, cfg.filters, cfg.max_filters) for i in range(k)]
     ks = cfg.kernel
     z = keras.Input((cfg.z_dim,), name="z")
@@ -60,7 +60,7 @@ def conv_discriminator(cfg, act: str = "lrelu", name: str = "discriminator"):
     from keras import layers  # noqa: PLC0415
 
     base, k = factor_size(cfg.size)
-    sync = getattr(cfg, "sync_bn", False)
+    sync = synchronized(cfg)
     sn = cfg.spectral_norm
     f = [filters_at(i, k, cfg.filters, cfg.max_filters) for i in range(k)]
     ks = cfg.kernel
@@ -80,14 +80,15 @@ def mnist_generator(cfg):
     from keras import layers  # noqa: PLC0415
 
     s = cfg.size // 4
+    sync = synchronized(cfg)
     z = keras.Input((cfg.z_dim,), name="z")
     x = layers.Dense(s * s * 128, kernel_initializer=init())(z)
     x = layers.Reshape((s, s, 128))(x)
-    x = layers.ReLU()(batchnorm()(x))
+    x = layers.ReLU()(batchnorm(sync)(x))
     x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", kernel_initializer=init())(x)
-    x = layers.ReLU()(batchnorm()(x))
+    x = layers.ReLU()(batchnorm(sync)(x))
     x = layers.Conv2DTranspose(cfg.channels, 5, strides=2, padding="same", kernel_initializer=init())(x)
-    out = layers.Activation("tanh", dtype="float32")(batchnorm()(x))
+    out = layers.Activation("tanh", dtype="float32")(batchnorm(sync)(x))
     return keras.Model(z, out, name="generator")
 
 
@@ -95,14 +96,14 @@ def mnist_discriminator(cfg):
     import keras  # noqa: PLC0415
     from keras import layers  # noqa: PLC0415
 
-    sn = cfg.spectral_norm
+    sn, sync = cfg.spectral_norm, synchronized(cfg)
     img = keras.Input((cfg.size, cfg.size, cfg.channels), name="image")
     x = maybe_sn(layers.Conv2D(64, 5, strides=2, padding="same", kernel_initializer=init()), sn)(img)
-    x = layers.ELU()(batchnorm()(x))
+    x = layers.ELU()(batchnorm(sync)(x))
     x = maybe_sn(layers.Conv2D(128, 5, strides=2, padding="same", kernel_initializer=init()), sn)(x)
-    x = layers.ELU()(batchnorm()(x))
+    x = layers.ELU()(batchnorm(sync)(x))
     x = maybe_sn(layers.Dense(1, kernel_initializer=init()), sn)(layers.Flatten()(x))
-    out = layers.Activation("linear", dtype="float32")(batchnorm()(x))
+    out = layers.Activation("linear", dtype="float32")(batchnorm(sync)(x))
     return keras.Model(img, out, name="discriminator")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from gantool.errors import UsageError
-from gantool.models.base import VARIANTS, ModelSpec
+from gantool.models.base import VARIANTS, ModelSpec, precision
 
 
 def levels_for(target: int) -> int:
@@ -45,8 +45,10 @@ def check(size: int, cfg) -> None:
 
 class ProgressiveNets:
     def __init__(self, cfg, discriminator: bool = True):
-        import keras  # noqa: F401,PLC0415
+        with precision(cfg):
+            self._create(cfg, discriminator)
 
+    def _create(self, cfg, discriminator: bool) -> None:
         from gantool.models.layers import EqualizedConv2D, EqualizedDense  # noqa: PLC0415
 
         self.cfg = cfg
@@ -89,6 +91,10 @@ class ProgressiveNets:
         return PixelNorm()(lrelu(c2(x)))
 
     def generator(self, level: int, fading: bool = False, name: str | None = None):
+        with precision(self.cfg):
+            return self._generator(level, fading, name)
+
+    def _generator(self, level: int, fading: bool, name: str | None):
         import keras  # noqa: PLC0415
         from keras import layers  # noqa: PLC0415
 
@@ -128,6 +134,10 @@ class ProgressiveNets:
         return layers.AveragePooling2D(2)(x)
 
     def discriminator(self, level: int, fading: bool = False, name: str | None = None):
+        with precision(self.cfg):
+            return self._discriminator(level, fading, name)
+
+    def _discriminator(self, level: int, fading: bool, name: str | None):
         import keras  # noqa: PLC0415
         from keras import layers  # noqa: PLC0415
 

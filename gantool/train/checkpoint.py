@@ -5,6 +5,10 @@ export, which need no training code.
 TensorFlow writes each checkpoint under a temporary name and only then records it in the
 `checkpoint` index (atomically), so a run killed mid-write still restores the previous one.
 The .keras files and checkpoints/state.json are written beside and renamed into place.
+
+Under --strategy multiworker every worker saves (TF requires it), but only the chief into the
+run folder; the others save into a scratch folder and restore from the run folder's checkpoints,
+which they must therefore be able to read (a shared filesystem, or a copy).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from gantool.tfquiet import import_tf
 
 
 class Checkpointer:
-    def __init__(self, run_dir: str | Path, state, keep: int):
+    def __init__(self, run_dir: str | Path, state, keep: int, restore_from: str | Path | None = None):
         tf = import_tf()
         self.dir = Path(run_dir) / "checkpoints"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -31,27 +35,32 @@ class Checkpointer:
         self.ckpt = state.checkpoint()
         self.manager = tf.train.CheckpointManager(self.ckpt, str(self.dir), max_to_keep=keep,
                                                   checkpoint_name="ckpt")
-        self.info = self._read_info()
+        self.source = self.manager
+        if restore_from is not None and Path(restore_from).resolve() != self.dir.resolve():
+            self.source = tf.train.CheckpointManager(self.ckpt, str(restore_from), max_to_keep=keep,
+                                                     checkpoint_name="ckpt")
+        self.info = self._read_info(Path(self.source.directory))
         self.notes: list[str] = []
 
-    def _read_info(self) -> dict:
+    @staticmethod
+    def _read_info(folder: Path) -> dict:
         try:
-            return json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+            return json.loads((folder / "state.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
 
     def restore_latest(self) -> int | None:
         """Restore the newest readable checkpoint; returns its step, or None if there is none.
         An unreadable newest checkpoint is skipped with a note (the previous one is used)."""
-        for path in reversed(self.manager.checkpoints):
+        for path in reversed(self.source.checkpoints):
             try:
                 self.ckpt.restore(path).assert_existing_objects_matched()
             except Exception as e:  # noqa: BLE001  (torn or foreign checkpoint: try the one before)
                 self.notes.append(f"skipped unreadable checkpoint {Path(path).name}: {type(e).__name__}")
                 continue
             return int(self.state.step.numpy())
-        if self.manager.checkpoints:
-            raise RunError(f"no readable checkpoint in {self.dir} ({'; '.join(self.notes)})")
+        if self.source.checkpoints:
+            raise RunError(f"no readable checkpoint in {self.source.directory} ({'; '.join(self.notes)})")
         return None
 
     def save(self, quality: float | None = None, elapsed: float = 0.0) -> str:

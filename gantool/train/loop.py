@@ -9,12 +9,21 @@ the bad step is saved, the last good checkpoint stays).
 generator and the discriminator every 50 steps"): after the regular step whose 1-based number
 is a multiple of N, one extra G update and then one extra D update run on the same real batch
 with fresh z. They do not advance the step counter or the data position.
+
+Scale: the loop creates the run's tf.distribute strategy (gantool.train.distribute) before
+anything else touches TensorFlow, builds the state in its scope and hands each global batch to
+the step as per-replica slices. Only the chief writes the run folder; another worker of a
+multiworker cluster writes its checkpoints (and nothing else) to a scratch folder, removed at
+the end, and reports a digest of its weights so a caller can check that the workers agree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from gantool.errors import DataError, RunError
+from gantool.errors import DataError, RunError, UsageError
 from gantool.images import grid, write_png
 
 PFD_SAMPLES = 256
@@ -46,6 +55,10 @@ class TrainResult:
     losses_png: str | None
     interrupted: bool = False
     notes: list = field(default_factory=list)
+    strategy: str = "default"
+    replicas: int = 1
+    task: str = "chief"
+    weights_sha256: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,30 +106,42 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     from gantool.train.logs import Events, MetricsLog, plot_losses  # noqa: PLC0415
     from gantool.train.state import build_state  # noqa: PLC0415
     from gantool.train.segments import schedule_for  # noqa: PLC0415
+    from gantool.train import distribute  # noqa: PLC0415
 
     progress = progress or (lambda done, total, info="": None)
     import_tf()
+    dist = distribute.make(cfg.strategy)  # before any other TF op (MultiWorkerMirroredStrategy)
     run = Path(cfg.run_dir)
     ds = open_dataset(cfg.data)
     want = (cfg.data_size or cfg.size, cfg.channels)
     if (ds.size, ds.channels) != want:
         raise DataError(f"dataset {cfg.data} is {ds.size}px x{ds.channels}, the run expects {want[0]}px x{want[1]}")
-    (run / "samples").mkdir(parents=True, exist_ok=True)
+    split = dist.replicas * cfg.grad_accum
+    for res, b in cfg.batches().items():
+        if b % split:
+            raise UsageError(f"--batch: the global batch {b} (at {res} px) must be a multiple of {dist.replicas} "
+                             f"replica(s) x --grad-accum {cfg.grad_accum} = {split}")
+    chief = dist.is_chief
+    scratch = None if chief else Path(tempfile.mkdtemp(prefix="gantool-worker-"))
+    out = run if chief else scratch  # where this process writes
+    (out / "samples").mkdir(parents=True, exist_ok=True)
 
-    state = build_state(cfg)
-    ckpt = Checkpointer(run, state, cfg.keep)
+    state = build_state(cfg, dist)
+    ckpt = Checkpointer(out, state, cfg.keep, restore_from=run / "checkpoints")
     start = (ckpt.restore_latest() or 0) if resume else 0
     images = int(state.images.numpy()) if start else 0
-    metrics = MetricsLog(run / "metrics.jsonl")
+    metrics = MetricsLog(out / "metrics.jsonl")
     metrics.truncate_after(start if start else -1)
-    events = Events(run)
+    events = Events(out)
     real_stats: dict[int, tuple] = {}
     grid_z = latents(cfg, cfg.grid * cfg.grid, 0)
     pfd_z = latents(cfg, PFD_SAMPLES if cfg.size <= 256 else 64, 1)
     schedule = schedule_for(state, ds.size)
     progressive = schedule.progressive
 
-    def sample_grid(seg, step: int, images: int, name: str | None = None) -> str:
+    def sample_grid(seg, step: int, images: int, name: str | None = None) -> str | None:
+        if not chief:
+            return None
         img = grid(seg.generate(grid_z, seg.alpha(images)), cols=cfg.grid)
         tag = f"-{seg.res}px" if progressive else ""
         path = run / "samples" / (name or f"step-{step:07d}{tag}.png")
@@ -125,6 +150,8 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
         return str(path)
 
     def measure(seg, step: int, images: int) -> float | None:
+        if not chief:
+            return None
         side = min(quality.PFD_SIDE, seg.res)
         if side not in real_stats:
             real_stats[side] = quality.real_stats(ds, side=side)
@@ -142,6 +169,8 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     def complete_stage(seg, step: int, images: int) -> str:
         """A resolution finished its stabilise phase: keep its generator(s) and a grid."""
         G, G_ema = seg.stable_models
+        if not chief:
+            return None
         ckpt.save_keras(G, f"generator-{seg.res}px.keras")
         if G_ema is not None:
             ckpt.save_keras(G_ema, f"generator_ema-{seg.res}px.keras")
@@ -177,6 +206,7 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                 while not seg.done(step, images):
                     batch = next(data)
                     alpha = np.float32(seg.alpha(images))
+                    batch = distribute.local_slice(dist, batch)
                     out = seg.train_step(batch, alpha)
                     step += 1
                     images += seg.batch
@@ -221,15 +251,29 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                 samples_path = sample_grid(seg, step, images, "final.png")
         finally:
             events.close()
+    digest = weights_sha256(state)
     losses_png = run / "losses.png"
     title = f"{cfg.variant} on {cfg.dataset_name} ({cfg.loss})"
-    if not plot_losses(metrics.read(), losses_png, title):
+    if not chief:
+        shutil.rmtree(scratch, ignore_errors=True)
+        checkpoint_path = samples_path = losses_png = None
+    elif not plot_losses(metrics.read(), losses_png, title):
         losses_png = None
     seconds = time.monotonic() - t_start
     return TrainResult(
         run_dir=str(run), variant=cfg.variant, dataset=cfg.data, start_step=start, step=step, steps=cfg.steps,
         seconds=seconds, img_per_s=(images - start_images) / max(seconds, 1e-9), last=last, pfd8=pfd8,
-        checkpoint=checkpoint_path, generator=str(run / "checkpoints" / "generator.keras"),
+        checkpoint=checkpoint_path, generator=str(run / "checkpoints" / "generator.keras") if chief else None,
         samples=samples_path, losses_png=str(losses_png) if losses_png else None, interrupted=interrupted,
-        notes=list(ckpt.notes),
+        notes=list(ckpt.notes), strategy=dist.name, replicas=dist.replicas, task=dist.task, weights_sha256=digest,
     )
+
+
+def weights_sha256(state) -> str:
+    """sha256 over G's and D's weights (in order, as float32 bytes): equal on every worker of a
+    cluster, and equal between runs whose weights are bit-identical."""
+    h = hashlib.sha256()
+    for model in (state.G, state.D):
+        for w in model.weights:
+            h.update(np.ascontiguousarray(np.asarray(w.numpy(), dtype=np.float32)).tobytes())
+    return h.hexdigest()

@@ -26,16 +26,24 @@ def default_phase_kimg(count: int) -> float:
     return float(min(PAPER_PHASE_KIMG, max(1.0, PAPER_PHASE_KIMG * count / PAPER_DATASET)))
 
 
-def parse_batch_schedule(text: str) -> dict[int, int]:
-    """'4:128,8:64' -> {4: 128, 8: 64}; empty -> {}."""
+# The megapixel report (000) trained DCGAN with 128 images per batch at 192 px down to 6 at
+# 1024 px; the sizes between are ours, halving the batch as the pixels per image grow.
+MEGAPIXEL = "192:128,256:64,384:32,512:16,768:8,1024:6"
+
+
+def parse_batch_schedule(text: str, powers_of_two: bool = True) -> dict[int, int]:
+    """'4:128,8:64' -> {4: 128, 8: 64}; empty -> {}; 'megapixel' -> MEGAPIXEL's table."""
+    if (text or "").strip() == "megapixel":
+        text, powers_of_two = MEGAPIXEL, False
     out: dict[int, int] = {}
     for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
         try:
             res, batch = (int(x) for x in part.split(":"))
         except ValueError:
             raise UsageError(f"--batch-schedule: {part!r} is not RES:BATCH (e.g. 4:128,8:64)") from None
-        if res < 4 or res & (res - 1) or batch < 1:
-            raise UsageError(f"--batch-schedule: {part!r}: RES must be a power of two >= 4 and BATCH >= 1")
+        if res < 4 or (powers_of_two and res & (res - 1)) or batch < 1:
+            what = "a power of two >= 4" if powers_of_two else ">= 4"
+            raise UsageError(f"--batch-schedule: {part!r}: RES must be {what} and BATCH >= 1")
         out[res] = batch
     return out
 
@@ -55,6 +63,17 @@ def batch_table(target: int, text: str, default_batch: int | None = None) -> dic
             table[r] = default_batch or DEFAULT_BATCHES.get(r, 4)
         r *= 2
     return table
+
+
+def fixed_batch(text: str, size: int) -> int:
+    """A one-resolution variant's batch from a schedule: the entry for `size`, else the nearest
+    lower listed resolution's ('megapixel' = the megapixel report's table)."""
+    given = parse_batch_schedule(text, powers_of_two=False)
+    lower = [r for r in given if r <= size]
+    if not lower:
+        raise UsageError(f"--batch-schedule: no entry at or below the dataset's {size} px "
+                         f"(listed: {', '.join(str(r) for r in sorted(given))})")
+    return given[max(lower)]
 
 
 def format_table(table: dict[int, int]) -> str:

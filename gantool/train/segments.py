@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gantool.images import to_uint8
+from gantool.images import generation_batch, to_uint8
 
 
 class Segment:
@@ -25,9 +25,11 @@ class Segment:
     def alpha(self, images: int) -> float:
         return 1.0
 
-    def generate(self, z: np.ndarray, alpha: float, batch: int = 64) -> np.ndarray:
-        """uint8 images from the sampling generator (EMA when there is one), inference mode."""
+    def generate(self, z: np.ndarray, alpha: float, batch: int | None = None) -> np.ndarray:
+        """uint8 images from the sampling generator (EMA when there is one), inference mode,
+        `batch` at a time (default: gantool.images.generation_batch of the resolution)."""
         model = self.sampler
+        batch = batch or generation_batch(self.res)
         out = []
         for i in range(0, len(z), batch):
             zb = z[i:i + batch]
@@ -43,7 +45,7 @@ class FixedSegment(Segment):
         cfg = state.cfg
         self.cfg, self.res, self.batch, self.name = cfg, cfg.size, cfg.batch, f"{cfg.size}px"
         self.sampler = state.sampler
-        self.train_step, self.alt_step = make_steps(state)
+        self.train_step, self.alt_step = make_steps(state, batch=cfg.batch)
 
     def done(self, step: int, images: int) -> bool:
         return step >= self.cfg.steps
@@ -65,7 +67,7 @@ class PhaseSegment(Segment):
         if not phase.fading:
             self.stable_models = (G, G_ema)
         self.train_step, self.alt_step = make_steps(state, G, D, G_ema, fading=phase.fading,
-                                                    factor=data_size // phase.res)
+                                                    factor=data_size // phase.res, batch=phase.batch)
 
     def done(self, step: int, images: int) -> bool:
         return images >= self.phase.end

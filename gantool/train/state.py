@@ -1,9 +1,13 @@
 """Everything a run's checkpoint holds, built from a TrainConfig.
 
-G, D, the EMA copy of G, both Adam optimizers (built, so their slots exist before a restore),
-the step counter and the tf.random.Generator that draws every z, noise and augmentation.
-The data position is not stored: it is step * batch (gantool.data.pipeline), so these objects
-are the complete state of a run.
+G, D, the EMA copy of G, both Adam optimizers (built, so their slots exist before a restore;
+wrapped in a LossScaleOptimizer, whose scale is saved too, under mixed_float16), the step counter
+and the images shown. Every random draw is a function of (seed, step) (gantool.train.step), and
+the data position is the images shown (gantool.data.pipeline), so these objects are the complete
+state of a run.
+
+Everything is built inside the run's tf.distribute strategy scope (gantool.train.distribute),
+under the Keras dtype policy of --precision.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ class TrainState:
     opt_d: Any
     step: Any   # tf.Variable int64
     images: Any  # tf.Variable int64: real images shown so far (the data position)
-    rng: Any    # tf.random.Generator
     nets: Any = None      # pggan: ProgressiveNets holding every level's layers
     nets_ema: Any = None  # pggan: the EMA copy's layers
+    dist: Any = None      # gantool.train.distribute.Dist
 
     def checkpoint(self):
         tf = import_tf()
-        parts = dict(opt_g=self.opt_g, opt_d=self.opt_d, step=self.step, images=self.images, rng=self.rng)
+        parts = dict(opt_g=self.opt_g, opt_d=self.opt_d, step=self.step, images=self.images)
         if self.nets is not None:
             parts.update(generator_layers=self.nets.g_layers(), discriminator_layers=self.nets.d_layers())
             if self.nets_ema is not None:
@@ -54,21 +58,42 @@ def build_models(cfg):
 
     from gantool.models import VARIANTS  # noqa: PLC0415
 
+    from gantool.models.base import precision  # noqa: PLC0415
+
     keras.utils.set_random_seed(int(cfg.seed))
-    return VARIANTS.get(cfg.variant).build(cfg)
+    with precision(cfg):
+        return VARIANTS.get(cfg.variant).build(cfg)
 
 
-def build_state(cfg) -> TrainState:
+def build_state(cfg, dist=None) -> TrainState:
+    """The run's state, built inside `dist`'s strategy scope (default: one device)."""
+    from gantool.train.distribute import make  # noqa: PLC0415
+
+    dist = dist or make("default")
+    with dist.scope():
+        state = _build_state(cfg)
+    state.dist = dist
+    return state
+
+
+def _optimizer(cfg, lr):
+    import keras  # noqa: PLC0415
+
+    opt = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
+    if getattr(cfg, "precision", "float32") == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def _build_state(cfg) -> TrainState:
     tf = import_tf()
     import keras  # noqa: PLC0415
 
     from gantool.models import VARIANTS  # noqa: PLC0415
 
-    opt_g = keras.optimizers.Adam(cfg.lr_g, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
-    opt_d = keras.optimizers.Adam(cfg.lr_d, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
+    opt_g, opt_d = _optimizer(cfg, cfg.lr_g), _optimizer(cfg, cfg.lr_d)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     images = tf.Variable(0, dtype=tf.int64, trainable=False, name="images")
-    rng = tf.random.Generator.from_seed(int(cfg.seed) * 1_000_003 + 17, alg="philox")
     if VARIANTS.get(cfg.variant).progressive:
         from gantool.models.pggan import ProgressiveNets  # noqa: PLC0415
 
@@ -88,7 +113,7 @@ def build_state(cfg) -> TrainState:
                 e.assign(w)
         opt_g.build(_variables(nets.g_layers()))
         opt_d.build(_variables(nets.d_layers()))
-        return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, rng, nets, nets_ema)
+        return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, nets, nets_ema)
     G, D = build_models(cfg)
     G_ema = None
     if cfg.ema > 0:
@@ -96,7 +121,7 @@ def build_state(cfg) -> TrainState:
         G_ema.set_weights(G.get_weights())
     opt_g.build(G.trainable_variables)
     opt_d.build(D.trainable_variables)
-    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, rng)
+    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images)
 
 
 def _variables(layers) -> list:
