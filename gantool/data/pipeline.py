@@ -7,8 +7,11 @@ Resuming therefore needs no saved iterator: the stream restarts at the number of
 so far (step * batch for a fixed batch) and yields exactly the batches an uninterrupted run
 would have seen. A progressive run changes the batch size between phases the same way.
 
-Only one shard (<= ~256 MB by default) and one batch are in memory at a time. tf.data wraps the
-generator and prefetches the next batches while the current step runs.
+Shards are the unit of shuffling, not of loading: a batch's images are read one by one from the
+current shard's file (gantool.data.shards.ShardReader), so memory holds the batches, never a
+whole shard (~256 MB by default; holding it took a 256 px DCGAN run over 2 GB, see
+docs/benchmarks.md), and the OS page cache does any caching. tf.data wraps the generator and
+prefetches the next batches while the current step runs.
 """
 
 from __future__ import annotations
@@ -53,20 +56,25 @@ def iter_batches(ds: Dataset, batch: int, seed: int, start_image: int = 0) -> It
     plan = StreamPlan([s["count"] for s in ds.manifest["shards"]], seed)
     pending: list[np.ndarray] = []
     have = 0
-    cached = (-1, None)
-    for shard, idx in plan.positions(start_image):
-        if cached[0] != shard:
-            cached = (shard, ds.load_shard(shard))
-        images = cached[1]
-        pos = 0
-        while pos < len(idx):
-            take = min(batch - have, len(idx) - pos)
-            pending.append(images[idx[pos:pos + take]])
-            have += take
-            pos += take
-            if have == batch:
-                yield pending[0] if len(pending) == 1 else np.concatenate(pending, axis=0)
-                pending, have = [], 0
+    loaded, reader = -1, None
+    try:
+        for shard, idx in plan.positions(start_image):
+            if loaded != shard:
+                if reader is not None:
+                    reader.close()
+                reader, loaded = ds.shard_reader(shard), shard
+            pos = 0
+            while pos < len(idx):
+                take = min(batch - have, len(idx) - pos)
+                pending.append(reader.take(idx[pos:pos + take]))
+                have += take
+                pos += take
+                if have == batch:
+                    yield pending[0] if len(pending) == 1 else np.concatenate(pending, axis=0)
+                    pending, have = [], 0
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 def make_dataset(ds: Dataset, batch: int, seed: int, start_image: int = 0, prefetch: int = 2):
