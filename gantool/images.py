@@ -62,8 +62,11 @@ def write_png(path: str | os.PathLike, img: np.ndarray, scale: int = 1) -> None:
 
 def downscale_area(images: np.ndarray, size: int) -> np.ndarray:
     """(N, H, W, C) float or uint8 -> (N, size, size, C) float32 by box averaging (H % size == 0)
-    or cv2's area filter otherwise."""
+    or cv2's area filter otherwise. Works 64 images at a time, so a float copy of a large batch
+    (256 images at 256 px would be 200 MB) never exists."""
     n, h, w, c = images.shape
+    if n > 64:
+        return np.concatenate([downscale_area(images[i:i + 64], size) for i in range(0, n, 64)])
     x = images.astype(np.float32)
     if h % size == 0 and w % size == 0:
         f = h // size

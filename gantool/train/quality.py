@@ -25,12 +25,19 @@ def features(images_uint8: np.ndarray, side: int = PFD_SIDE) -> np.ndarray:
 
 
 def real_stats(ds, limit: int = 2048, side: int = PFD_SIDE) -> tuple[np.ndarray, np.ndarray]:
-    """Stats of up to `limit` real images at side x side, read shard by shard (evenly from each)."""
-    per = max(1, limit // max(1, len(ds.manifest["shards"])))
+    """Stats of up to `limit` real images at side x side, evenly from each shard (only those
+    images are read, not whole shards)."""
+    shards = ds.manifest["shards"]
+    per = max(1, limit // max(1, len(shards)))
     feats = []
-    for arr in ds.iter_shards():
-        idx = np.linspace(0, len(arr) - 1, num=min(per, len(arr))).astype(int)
-        feats.append(features(arr[idx], side))
+    for i, shard in enumerate(shards):
+        count = int(shard["count"])
+        idx = np.linspace(0, count - 1, num=min(per, count)).astype(int)
+        reader = ds.shard_reader(i)
+        try:
+            feats.append(features(reader.take(idx), side))
+        finally:
+            reader.close()
     return stats(np.concatenate(feats, axis=0))
 
 
