@@ -37,6 +37,7 @@ bench: install $(TORCH_VENV)/.ok
 	$(BIN)/python bench/train_bench.py
 	$(BIN)/python bench/msssim_bench.py
 	$(BIN)/python bench/eval_bench.py
+	$(BIN)/python bench/megapixel_bench.py
 	$(BIN)/python bench/scale_bench.py
 
 clean:
