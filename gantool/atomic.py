@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from gantool import faults
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -27,6 +29,7 @@ def write_with(path: str | os.PathLike, writer: Callable[[BinaryIO], None]) -> N
             writer(f)
             f.flush()
             os.fsync(f.fileno())
+        faults.point("atomic.rename")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -59,6 +62,17 @@ def read_json_doc(path: str | os.PathLike, kind: str, schemas: tuple, what: str,
     if doc.get("schema") not in schemas:
         raise error(f"{path}: {what} schema {doc.get('schema')} is not supported by this gantool")
     return doc
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists (its temporary files are not stale)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def fsync_dir(path: str | os.PathLike) -> None:

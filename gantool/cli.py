@@ -81,10 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
     try:
-        # non-standalone typer returns exit codes (Ctrl-C becomes 130) instead of raising them
+        # non-standalone typer returns a command's typer.Exit code instead of raising it; a command
+        # that exits 130 (train, stopped by a signal) has already reported it, in its --json result too
         rv = command.main(args=args, prog_name="gantool", standalone_mode=False)
-        if rv == 130:
-            return fail("interrupted", 130)
         return rv if isinstance(rv, int) else 0
     except Exit as e:
         return int(e.exit_code or 0)

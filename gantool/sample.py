@@ -158,6 +158,9 @@ def _from_checkpoint(prefix: Path, resolution: int | None, ema: bool | None) -> 
     try:
         state.checkpoint().restore(str(prefix)).expect_partial()
     except Exception as e:  # noqa: BLE001
+        from gantool.train.checkpoint import refuse_foreign  # noqa: PLC0415
+
+        refuse_foreign(prefix, e)
         raise UsageError(f"cannot read checkpoint {prefix}: {type(e).__name__}") from None
     use_ema = state.G_ema is not None and ema is not False
     if ema is True and state.G_ema is None:

@@ -18,8 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from gantool import __version__
-from gantool.atomic import write_bytes, write_json
+from gantool import __version__, faults
+from gantool.atomic import pid_alive, write_bytes, write_json
 from gantool.errors import UsageError
 from gantool.images import generation_batch, grid, write_png
 from gantool.sample import Generator, interpolate, load_generator, parse_seeds, z_for
@@ -82,6 +82,10 @@ class NpzStream:
     def __init__(self, path: Path, shape: tuple, meta: dict):
         self.path, self.shape, self.meta = path, shape, meta
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed sample
+            pid = stale.name[len(path.name) + 2:-4]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                stale.unlink(missing_ok=True)
         self.zf = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
         self.fh = self.zf.open("images.npy", "w", force_zip64=True)
         np.lib.format.write_array_header_1_0(self.fh, {"descr": "|u1", "fortran_order": False, "shape": shape})
@@ -145,6 +149,7 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
                 first.extend(images[: GRID_MAX - len(first)])
             if npz:
                 npz.add(images)
+            faults.point("sample.batch")
             progress(idx[-1] + 1, n)
         if npz:
             npz.close()

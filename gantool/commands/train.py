@@ -144,7 +144,12 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
         from gantool.models.pggan import levels_for  # noqa: PLC0415
 
         levels_for(want)
-    ds = open_dataset(data) if data else open_dataset(find_dataset("data", want, multiples=spec.progressive))
+    from gantool.errors import DataError  # noqa: PLC0415
+
+    try:
+        ds = open_dataset(data) if data else open_dataset(find_dataset("data", want, multiples=spec.progressive))
+    except DataError as e:  # nothing was done yet: a wrong --data is a usage error
+        raise UsageError(f"--data: {e.message}") from None
     if want is not None and ds.size != want and not spec.progressive:
         raise UsageError(f"--size {want}: dataset {ds.path} is {ds.size} px")
     opts = {**TRAIN_DEFAULTS, **spec.defaults, **{k: v for k, v in given.items() if v is not None}}

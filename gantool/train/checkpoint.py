@@ -20,15 +20,25 @@ import shutil
 import time
 from pathlib import Path
 
-from gantool import __version__
+from gantool import __version__, faults
 from gantool.atomic import fsync_dir, write_json
-from gantool.errors import RunError
+from gantool.errors import RunError, UsageError
 from gantool.tfquiet import import_tf
+
+
+def refuse_foreign(path, error: Exception) -> None:
+    """A checkpoint whose tensors have other shapes than this run's variables comes from another
+    variant, size or width: refuse it (UsageError) instead of treating it as torn."""
+    text = str(error)
+    if "incompatible tensor with shape" in text:
+        detail = text.splitlines()[0].replace("Received incompatible tensor", "a tensor")
+        raise UsageError(f"checkpoint {Path(path).name} does not fit this run ({detail.rstrip('.')}); it comes from "
+                         "another variant, size or --filters setting") from None
 
 
 class Checkpointer:
     def __init__(self, run_dir: str | Path, state, keep: int, restore_from: str | Path | None = None):
-        tf = import_tf()
+        tf = self.tf = import_tf()
         self.dir = Path(run_dir) / "checkpoints"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = state
@@ -55,7 +65,11 @@ class Checkpointer:
         for path in reversed(self.source.checkpoints):
             try:
                 self.ckpt.restore(path).assert_existing_objects_matched()
-            except Exception as e:  # noqa: BLE001  (torn or foreign checkpoint: try the one before)
+            except ValueError as e:
+                refuse_foreign(path, e)
+                self.notes.append(f"skipped unreadable checkpoint {Path(path).name}: {type(e).__name__}")
+                continue
+            except Exception as e:  # noqa: BLE001  (torn: try the one before)
                 self.notes.append(f"skipped unreadable checkpoint {Path(path).name}: {type(e).__name__}")
                 continue
             return int(self.state.step.numpy())
@@ -64,8 +78,26 @@ class Checkpointer:
         return None
 
     def save(self, quality: float | None = None, elapsed: float = 0.0) -> str:
+        """Checkpoint the current step. A failed write (disk full, quota, permissions) raises
+        RunError naming the cause; what it half wrote is removed and the previous checkpoint,
+        the index and the .keras files stay as they were."""
         step = int(self.state.step.numpy())
+        try:
+            return self._save(step, quality, elapsed)
+        except (OSError, self.tf.errors.OpError) as e:
+            for junk in self.dir.glob(f"ckpt-{step}_temp*"):
+                shutil.rmtree(junk, ignore_errors=True)
+            for junk in self.dir.glob(f".{os.getpid()}.tmp.keras"):
+                junk.unlink(missing_ok=True)
+            cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            cause = cause.split("; ")[-1].split(" [Op:")[0] if "[Op:" in cause else cause
+            prev = self.manager.latest_checkpoint
+            keep = f"the previous checkpoint {Path(prev).name} is intact" if prev else "no earlier checkpoint exists"
+            raise RunError(f"cannot write the step-{step} checkpoint in {self.dir}: {cause}; {keep}") from None
+
+    def _save(self, step: int, quality: float | None, elapsed: float) -> str:
         path = self.manager.save(checkpoint_number=step)
+        faults.point("checkpoint.written")
         self.save_keras(self.state.G, "generator.keras")
         if self.state.G_ema is not None:
             self.save_keras(self.state.G_ema, "generator_ema.keras")

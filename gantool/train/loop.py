@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from gantool import faults
 from gantool.errors import DataError, RunError, UsageError
 from gantool.images import grid, write_png
 
@@ -208,6 +209,7 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                     alpha = np.float32(seg.alpha(images))
                     batch = distribute.local_slice(dist, batch)
                     out = seg.train_step(batch, alpha)
+                    faults.point("train.step")
                     step += 1
                     images += seg.batch
                     if cfg.alt_every and step % cfg.alt_every == 0:

@@ -73,5 +73,17 @@ def load_run_config(run_dir: str | Path):
     from gantool.atomic import read_json_doc  # noqa: PLC0415
     from gantool.config import RUN_SCHEMA, TrainConfig  # noqa: PLC0415
 
-    doc = read_json_doc(Path(run_dir) / "config.json", "gantool.run", (RUN_SCHEMA,), "gantool run", UsageError)
-    return TrainConfig.from_dict(doc["config"])
+    path = Path(run_dir) / "config.json"
+    doc = read_json_doc(path, "gantool.run", (RUN_SCHEMA,), "gantool run", UsageError)
+    settings = doc.get("config")
+    if not isinstance(settings, dict):
+        raise UsageError(f"{path}: no settings (its \"config\" object is missing)")
+    try:
+        cfg = TrainConfig.from_dict(settings)
+        if not isinstance(cfg.size, int) or not isinstance(cfg.variant, str):
+            raise TypeError("size/variant of the wrong type")
+        return cfg.validate()
+    except UsageError as e:
+        raise UsageError(f"{path}: {e.message}") from None
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{path}: invalid settings ({e})") from None
