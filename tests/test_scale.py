@@ -1,4 +1,4 @@
-"""Scale (issue 7): megapixel sizes, gradient accumulation, mixed precision, the dry-run memory
+"""Scale (issue 7): megapixel sizes (pggan's 1024 stage: tests/test_pggan.py), gradient accumulation, mixed precision, the dry-run memory
 estimate, and training under tf.distribute (2 logical CPUs; two worker processes on 127.0.0.1).
 
 Equality checks compare checkpoint variables of two real runs through the CLI. Float sums in
@@ -202,28 +202,3 @@ def test_dcgan_1024_builds_and_steps(mega):
     import cv2
 
     assert min(cv2.imread(str(mega / "r" / "samples" / "final.png")).shape[:2]) >= 1024
-
-
-def test_pggan_1024_last_stage_steps(mega):
-    """pggan's last stage (1024 px, stable) built from the full growth plan takes one step at batch 2."""
-    from gantool.config import TrainConfig
-    from gantool.train.progressive import batch_table, format_table, plan
-    from gantool.train.segments import PhaseSegment
-    from gantool.train.state import build_state
-
-    table = batch_table(1024, "1024:2", default_batch=2)
-    cfg = TrainConfig(variant="pggan", data=str(mega / "d1024"), run_dir=str(mega / "pg"), dataset_name="d1024",
-                      size=1024, channels=3, steps=1, filters=4, max_filters=16, z_dim=16, latent="normal",
-                      loss="wgan-gp", fade_kimg=1, stable_kimg=1, batch_schedule=format_table(table)).validate()
-    last = plan(1024, 1, 1, table)[-1]
-    assert last.res == 1024 and not last.fading and last.batch == 2
-    state = build_state(cfg)
-    seg = PhaseSegment(state, last, 1024)
-    before = [w.numpy().copy() for w in seg.stable_models[0].trainable_weights]
-    batch = np.random.default_rng(0).integers(0, 256, (2, 1024, 1024, 3), dtype=np.uint8)
-    out = seg.train_step(tf().constant(batch), np.float32(1.0))
-    assert all(np.isfinite(float(v)) for v in out.values())
-    after = seg.stable_models[0].trainable_weights
-    assert any(np.abs(a.numpy() - b).max() > 0 for a, b in zip(after, before))
-    img = seg.generate(np.zeros((1, 16), np.float32), 1.0)
-    assert img.shape == (1, 1024, 1024, 3) and img.dtype == np.uint8
