@@ -7,8 +7,11 @@ functions so importing this module stays cheap.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 
@@ -55,33 +58,68 @@ def _pil_to_rgb(img) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
 
 
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open a regular file for reading, or raise DecodeError ("unreadable" / "not_a_file").
+
+    Opened non-blocking and checked with fstat on the open descriptor: a named pipe with an
+    image name would otherwise block forever, and /dev/zero would never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise DecodeError("unreadable", e.strerror or str(e)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # what open() says of a folder
+            raise DecodeError("unreadable", os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise DecodeError("not_a_file", kind)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def decode_file(path: str) -> np.ndarray:
     """Read an image file into an (H, W, 3) uint8 RGB array, upright per its EXIF tag.
 
-    Raises DecodeError with reason one of: empty, unreadable, not_an_image, too_large, corrupt."""
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            data = f.read()
-    except PermissionError as e:
-        raise DecodeError("unreadable", e.strerror or str(e)) from None
-    except OSError as e:
-        raise DecodeError("unreadable", e.strerror or str(e)) from None
-    if size == 0 or not data:
-        raise DecodeError("empty", "zero-byte file")
-    return decode_bytes(data)
+    The file is decoded from disk as Pillow reads it (only the header before the size check),
+    never slurped whole. Raises DecodeError with reason one of: empty, unreadable, not_a_file,
+    not_an_image, too_large, corrupt."""
+    with open_regular(path) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+        except OSError as e:
+            raise DecodeError("unreadable", e.strerror or str(e)) from None
+        if size == 0:
+            raise DecodeError("empty", "zero-byte file")
+        return _decode(f)
 
 
 def decode_bytes(data: bytes) -> np.ndarray:
+    """decode_file for bytes in memory."""
     import io
 
+    if not data:
+        raise DecodeError("empty", "zero bytes")
+    return _decode(io.BytesIO(data))
+
+
+def _decode(fp) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Corrupt EXIF data" and the like: library code never prints
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(fp)
         except UnidentifiedImageError:
             raise DecodeError("not_an_image", "not a recognised image format") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

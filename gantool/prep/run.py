@@ -18,6 +18,8 @@ from gantool.errors import DataError, RunError
 from gantool.prep import pack, sources, work
 
 MANIFEST_SCHEMA = 1
+# zero-byte files are all "empty", not duplicates of the first one
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ProgressFn = Callable[[int, int], None]  # (files done, files total)
 
 
@@ -43,7 +45,7 @@ def _chunks_from_folder(cfg: PrepConfig, scan: sources.Scan, state: dict) -> Ite
     chunk: list[str] = []
     for path in scan.images:
         digest = sources.file_sha256(path)
-        if digest is not None:
+        if digest is not None and digest != EMPTY_SHA256:
             if digest in seen:
                 state["skipped"].append(("duplicate", path, f"same bytes as {os.path.relpath(seen[digest], cfg.src)}"))
                 state["done"] += 1
@@ -97,6 +99,7 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
         write_json(staging / "config.json", {"schema": MANIFEST_SCHEMA, "gantool_version": __version__,
                                              "command": "prep", "config": cfg.to_dict()})
         state: dict = {"skipped": [], "done": 0, "hash": {}}
+        ignored_paths: list[str] = []
         if cfg.is_builtin:
             kind, total, ignored = "digits", len(sources.digits()[1]), 0
             chunks = sources.iter_digit_chunks(cfg.batch)
@@ -105,6 +108,7 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
             kind = "files"
             scan = sources.scan_folder(cfg.src)
             total, ignored = len(scan.images), scan.ignored
+            ignored_paths = [os.path.relpath(p, cfg.src) for p in scan.ignored_paths]
             for path, why in scan.errors:
                 state["skipped"].append(("unreadable", path, why))
             chunks = _chunks_from_folder(cfg, scan, state)
@@ -161,6 +165,7 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
             "shards": writer.shards,
             "images": images,
             "skipped": skipped_list,
+            "ignored": ignored_paths,
         })
         pack.publish(staging, out)
         return result

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from gantool.atomic import sha256_file
 from gantool.config import IMAGE_EXTENSIONS
+from gantool.prep.imageio import DecodeError, open_regular
 
 
 class Scan(NamedTuple):
     images: list[str]  # candidate image files, sorted (the output order)
-    ignored: int  # files with other extensions
+    ignored_paths: list[str]  # other extensions and symlinked folders, sorted (in the manifest)
     errors: list[tuple[str, str]]  # (path, why) for folders that could not be listed
+
+    @property
+    def ignored(self) -> int:
+        return len(self.ignored_paths)
 
 
 def scan_folder(root: str) -> Scan:
     """All files under `root` with an image extension (any case), sorted by path.
 
-    Symlinked folders are not followed (no loops); symlinked files are read like files."""
+    Symlinked folders are not followed (no loops) but listed as ignored; symlinked files are
+    read like files."""
     images: list[str] = []
-    ignored = 0
+    ignored: list[str] = []
     errors: list[tuple[str, str]] = []
 
     def onerror(e: OSError) -> None:
@@ -30,21 +36,29 @@ def scan_folder(root: str) -> Scan:
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames.sort()
+        for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            ignored.append(os.path.join(dirpath, name))
         for name in filenames:
             path = os.path.join(dirpath, name)
             if name.lower().endswith(IMAGE_EXTENSIONS):
                 images.append(path)
             else:
-                ignored += 1
+                ignored.append(path)
     images.sort()
+    ignored.sort()
     return Scan(images, ignored, errors)
 
 
 def file_sha256(path: str) -> str | None:
-    """Content hash for byte-identical duplicate detection; None if unreadable."""
+    """Content hash for byte-identical duplicate detection; None if unreadable or not a
+    regular file (a named pipe or /dev/zero behind an image name must not be read)."""
     try:
-        return sha256_file(path)
-    except OSError:
+        with open_regular(path) as f:
+            h = hashlib.sha256()
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            return h.hexdigest()
+    except (DecodeError, OSError):
         return None
 
 
