@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from typer.exceptions import Abort, Exit, TyperException
 
     from gantool.console import error_line
-    from gantool.errors import GantoolError
+    from gantool.errors import GantoolError, Stopped
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("GANTOOL_DEBUG") == "1"
@@ -81,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
     try:
-        # non-standalone typer returns a command's typer.Exit code instead of raising it; a command
-        # that exits 130 (train, stopped by a signal) has already reported it, in its --json result too
+        # non-standalone typer returns exit codes (Ctrl-C becomes 130) instead of raising them
         rv = command.main(args=args, prog_name="gantool", standalone_mode=False)
+        if rv == 130:
+            return fail("interrupted", 130)
         return rv if isinstance(rv, int) else 0
     except Exit as e:
         return int(e.exit_code or 0)
+    except Stopped as e:  # already reported by the command, --json result included
+        return e.exit_code
     except GantoolError as e:
         if debug:
             raise

@@ -4,6 +4,8 @@
   missing folder, unknown variant). Nothing was done.
 - DataError / RunError (exit 1): the request was fine but the run failed
   (nothing could be packed, a checkpoint is unreadable, ...).
+- Stopped (exit 130): a command stopped by a signal that has already reported it (train saves
+  a checkpoint and prints its result first); the CLI adds nothing.
 """
 
 
@@ -25,3 +27,7 @@ class DataError(GantoolError):
 
 class RunError(GantoolError):
     exit_code = 1
+
+
+class Stopped(GantoolError):
+    exit_code = 130

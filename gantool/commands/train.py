@@ -117,7 +117,9 @@ def train(
         result = run_training(cfg, progress=cb, resume=bool(resume))
     _render(result, as_json)
     if result.interrupted:
-        raise typer.Exit(130)
+        from gantool.errors import Stopped  # noqa: PLC0415
+
+        raise Stopped("interrupted")
 
 
 def _steps_for(steps, kimg, batch) -> Optional[int]:
