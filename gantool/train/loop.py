@@ -124,16 +124,16 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
                              f"replica(s) x --grad-accum {cfg.grad_accum} = {split}")
     chief = dist.is_chief
     scratch = None if chief else Path(tempfile.mkdtemp(prefix="gantool-worker-"))
-    out = run if chief else scratch  # where this process writes
-    (out / "samples").mkdir(parents=True, exist_ok=True)
+    writes = run if chief else scratch  # where this process writes
+    (writes / "samples").mkdir(parents=True, exist_ok=True)
 
     state = build_state(cfg, dist)
-    ckpt = Checkpointer(out, state, cfg.keep, restore_from=run / "checkpoints")
+    ckpt = Checkpointer(writes, state, cfg.keep, restore_from=run / "checkpoints")
     start = (ckpt.restore_latest() or 0) if resume else 0
     images = int(state.images.numpy()) if start else 0
-    metrics = MetricsLog(out / "metrics.jsonl")
+    metrics = MetricsLog(writes / "metrics.jsonl")
     metrics.truncate_after(start if start else -1)
-    events = Events(out)
+    events = Events(writes)
     real_stats: dict[int, tuple] = {}
     grid_z = latents(cfg, cfg.grid * cfg.grid, 0)
     pfd_z = latents(cfg, PFD_SAMPLES if cfg.size <= 256 else 64, 1)
