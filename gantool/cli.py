@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail("interrupted", 130)
     except BrokenPipeError:
         return 1
+    except OSError as e:  # a full disk, a quota, permissions: the machine, not a bug in gantool
+        if debug:
+            raise
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        return fail(f"system error: {e.strerror or e} (errno {e.errno}){where}", 1)
     except Exception as e:  # noqa: BLE001  (last resort: one line, no traceback)
         if debug:
             raise

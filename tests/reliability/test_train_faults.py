@@ -144,6 +144,15 @@ def test_disk_full_while_checkpointing_keeps_the_previous_state(ws):
     assert res.rc == 0 and res.json["start_step"] == 12, res
 
 
+def test_disk_full_during_prep_publishes_nothing(tmp_path):
+    proc = subprocess.run([GANTOOL, "prep", "builtin:digits", "--size", "32", "--out", str(tmp_path / "d32"), "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, preexec_fn=limited(100_000), timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc
+    assert "File too large" in lines[0] and "internal error" not in lines[0], lines
+    assert list(tmp_path.iterdir()) == []  # no dataset, no staging folder left behind
+
+
 def test_a_checkpoint_from_another_resolution_is_refused(ws, tmp_path):
     assert run_cli("prep", "builtin:digits", "--size", 32, "-q", cwd=ws).rc == 0
     other = ws / "other32"
