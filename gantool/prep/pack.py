@@ -14,20 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.atomic import fsync_dir, sha256_file, write_json, write_with
+from gantool.atomic import fsync_dir, pid_alive, sha256_file, write_json, write_with
+
 
 def shard_name(i: int) -> str:
     return f"shard-{i:05d}.npz"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_stale_staging(out: Path) -> list[str]:
@@ -43,7 +34,7 @@ def remove_stale_staging(out: Path) -> list[str]:
                 pid = int(entry.name[len(prefix):])
             except ValueError:
                 continue
-            if pid != os.getpid() and not _pid_alive(pid):
+            if pid != os.getpid() and not pid_alive(pid):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(str(entry))
     return removed
