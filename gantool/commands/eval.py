@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from gantool import console
-from gantool.config import EvalConfig, QuizConfig
+from gantool.eval.config import EvalConfig, QuizConfig
 
 
 class DefaultScore(TyperGroup):

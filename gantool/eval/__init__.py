@@ -1,1 +1,2 @@
-"""Evaluation metrics (issue 6, in progress): pure functions on feature arrays so far."""
+"""`gantool eval`: FID, KID, precision/recall, MS-SSIM diversity, nearest neighbours, the report
+and the quiz page. Heavy libraries are imported inside functions, not here."""
