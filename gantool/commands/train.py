@@ -100,7 +100,7 @@ def train(
             p = est["params"]
             print(f"parameters: G {p['generator']:,}  D {p['discriminator']:,}  total {p['total']:,}")
             print(f"memory per replica at {est['resolution']} px, micro-batch {est['micro_batch']}: "
-                         f"~{est['memory_gib']:.2f} GiB ({est['note']})")
+                  f"~{est['memory_gib']:.2f} GiB ({est['note']})")
         console.dry_run("train", cfg.to_dict(), as_json, resume=bool(resume), estimate=est)
         return
 

@@ -98,14 +98,31 @@ def make(name: str) -> Dist:
     if name == "default":
         return Dist(name, tf.distribute.get_strategy(), 1)
     if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        strategy = tf.distribute.MirroredStrategy(devices=local_devices(tf))
         return Dist(name, strategy, strategy.num_replicas_in_sync)
     spec = cluster_spec()
     chief, task, workers = role(spec)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     return Dist(name, strategy, strategy.num_replicas_in_sync, chief, task, workers)
+
+
+def local_devices(tf) -> list[str]:
+    """The devices mirrored trains on here: every logical GPU, else every logical CPU."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def replicas_for(name: str) -> int:
+    """How many replicas `name` would train on, without creating the strategy (for --dry-run;
+    multiworker: processes in TF_CONFIG times this host's GPUs, assuming alike hosts)."""
+    if name == "default":
+        return 1
+    from gantool.tfquiet import import_tf  # noqa: PLC0415
+
+    tf = import_tf()
+    if name == "mirrored":
+        return len(local_devices(tf))
+    return role(cluster_spec())[2] * max(1, len(tf.config.list_logical_devices("GPU")))
 
 
 def split_cpu(tf) -> None:

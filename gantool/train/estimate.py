@@ -30,23 +30,9 @@ def _activation_elements(model) -> int:
     return total
 
 
-def replicas_for(strategy: str) -> int:
-    """How many replicas the strategy would use here (multiworker: from TF_CONFIG)."""
-    if strategy == "default":
-        return 1
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
-    tf = import_tf()
-    gpus = len(tf.config.list_logical_devices("GPU"))
-    if strategy == "mirrored":
-        return gpus or len(tf.config.list_logical_devices("CPU"))
-    from gantool.train.distribute import cluster_spec, role  # noqa: PLC0415
-
-    return role(cluster_spec())[2] * max(1, gpus)
-
-
 def estimate(cfg) -> dict:
     """Parameter counts and peak-memory estimate (bytes and GiB) for cfg's final resolution."""
+    from gantool.train.distribute import replicas_for  # noqa: PLC0415
     from gantool.train.state import build_models  # noqa: PLC0415
 
     G, D = build_models(cfg)

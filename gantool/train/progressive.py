@@ -32,9 +32,7 @@ MEGAPIXEL = "192:128,256:64,384:32,512:16,768:8,1024:6"
 
 
 def parse_batch_schedule(text: str, powers_of_two: bool = True) -> dict[int, int]:
-    """'4:128,8:64' -> {4: 128, 8: 64}; empty -> {}; 'megapixel' -> MEGAPIXEL's table."""
-    if (text or "").strip() == "megapixel":
-        text, powers_of_two = MEGAPIXEL, False
+    """'4:128,8:64' -> {4: 128, 8: 64}; empty -> {}."""
     out: dict[int, int] = {}
     for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
         try:
@@ -68,7 +66,7 @@ def batch_table(target: int, text: str, default_batch: int | None = None) -> dic
 def fixed_batch(text: str, size: int) -> int:
     """A one-resolution variant's batch from a schedule: the entry for `size`, else the nearest
     lower listed resolution's ('megapixel' = the megapixel report's table)."""
-    given = parse_batch_schedule(text, powers_of_two=False)
+    given = parse_batch_schedule(MEGAPIXEL if text.strip() == "megapixel" else text, powers_of_two=False)
     lower = [r for r in given if r <= size]
     if not lower:
         raise UsageError(f"--batch-schedule: no entry at or below the dataset's {size} px "
