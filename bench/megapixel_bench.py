@@ -23,8 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from prep_bench import machine  # noqa: E402
-from scale_bench import run_measured  # noqa: E402
+from prep_bench import machine, run_measured  # noqa: E402
 
 GIB = 1024 ** 3
 

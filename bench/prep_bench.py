@@ -113,32 +113,49 @@ def tree_rss(proc) -> int:
     return total
 
 
-def run_gantool(args, photos_dir: Path, out: Path) -> dict:
+def run_measured(cmd: list[str]) -> dict:
+    """Run cmd (from the repo root), sampling the RSS of its process tree every 0.1 s; its last
+    stdout line is its --json result. sys.exit on failure."""
     import psutil
 
-    cmd = [sys.executable, "-m", "gantool.cli", "prep", str(photos_dir), "--size", str(args.size),
-           "--out", str(out), "--overwrite", "--json", "-q", "--workers", str(args.workers)]
     with tempfile.TemporaryFile("w+") as so, tempfile.TemporaryFile("w+") as se:
         t0 = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=so, stderr=se, cwd=REPO)
-        ps, peak = psutil.Process(child.pid), 0
+        ps, peak, peak_procs, timeline, k = psutil.Process(child.pid), 0, 0, [], 0
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_rss(ps))
+            rss = tree_rss(ps)
+            if rss > peak:
+                peak = rss
+                try:
+                    peak_procs = 1 + len(ps.children(recursive=True))
+                except psutil.NoSuchProcess:
+                    pass
+            if k % 10 == 0:  # one point a second for results.json
+                timeline.append([round(time.perf_counter() - t0, 1), round(rss / 2**20)])
+            k += 1
             time.sleep(0.1)
         wall = time.perf_counter() - t0
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, tell Popen
         so.seek(0), se.seek(0)
         stdout, stderr = so.read(), se.read()
     if child.returncode != 0:
-        sys.exit(f"gantool failed ({child.returncode}): {shlex.join(cmd)}\n{stdout[-2000:]}{stderr[-3000:]}")
-    res = json.loads(stdout.strip().splitlines()[-1])
-    return {"command": shlex.join(cmd), "seconds": wall, "images_per_s": args.n / wall,
+        sys.exit(f"failed ({child.returncode}): {shlex.join(cmd)}\n{stdout[-2000:]}{stderr[-3000:]}")
+    return {"command": shlex.join(cmd), "seconds": wall, "peak_rss_bytes": peak, "peak_rss_mb": peak / 2**20,
+            "processes_at_peak": peak_procs, "main_ru_maxrss_mb": usage.ru_maxrss / 1024,
+            "result": json.loads(stdout.strip().splitlines()[-1]), "rss_mb_per_second": timeline}
+
+
+def run_gantool(args, photos_dir: Path, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "gantool.cli", "prep", str(photos_dir), "--size", str(args.size),
+           "--out", str(out), "--overwrite", "--json", "-q", "--workers", str(args.workers)]
+    run = run_measured(cmd)
+    res, wall = run["result"], run["seconds"]
+    return {"command": run["command"], "seconds": wall, "images_per_s": args.n / wall,
             "cli_images_per_s": res["images_per_s"], "cli_seconds": res["seconds"], "count": res["count"],
-            "skipped": res["skipped"], "peak_rss_mb": peak / 2**20,
-            "main_ru_maxrss_mb": usage.ru_maxrss / 1024}
+            "skipped": res["skipped"], "peak_rss_mb": run["peak_rss_mb"], "main_ru_maxrss_mb": run["main_ru_maxrss_mb"]}
 
 
 def machine() -> dict:

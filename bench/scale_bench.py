@@ -31,16 +31,14 @@ import math
 import os
 import shlex
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.prep_bench import machine, tree_rss  # noqa: E402
+from bench.prep_bench import machine, run_measured  # noqa: E402
 
 TARGET_BYTES = 2_000_000_000
 MB = 2**20
@@ -78,40 +76,6 @@ def make_images(folder: Path, n: int, size: int) -> float:
         if (i + 1) % 5000 == 0:
             print(f"  generated {i + 1}/{n} images", file=sys.stderr, flush=True)
     return time.perf_counter() - t0
-
-
-def run_measured(cmd: list[str]) -> dict:
-    """Run cmd, sampling the RSS of its process tree every 0.1 s; sys.exit on failure."""
-    import psutil
-
-    with tempfile.TemporaryFile("w+") as so, tempfile.TemporaryFile("w+") as se:
-        t0 = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=so, stderr=se, cwd=REPO)
-        ps, peak, peak_procs, timeline, k = psutil.Process(child.pid), 0, 0, [], 0
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            rss = tree_rss(ps)
-            if rss > peak:
-                peak = rss
-                try:
-                    peak_procs = 1 + len(ps.children(recursive=True))
-                except psutil.NoSuchProcess:
-                    pass
-            if k % 10 == 0:  # one point a second for results.json
-                timeline.append([round(time.perf_counter() - t0, 1), round(rss / MB)])
-            k += 1
-            time.sleep(0.1)
-        wall = time.perf_counter() - t0
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, tell Popen
-        so.seek(0), se.seek(0)
-        stdout, stderr = so.read(), se.read()
-    if child.returncode != 0:
-        sys.exit(f"failed ({child.returncode}): {shlex.join(cmd)}\n{stdout[-2000:]}{stderr[-3000:]}")
-    return {"command": shlex.join(cmd), "seconds": wall, "peak_rss_bytes": peak, "peak_rss_mb": peak / MB,
-            "processes_at_peak": peak_procs, "main_ru_maxrss_mb": usage.ru_maxrss / 1024,
-            "result": json.loads(stdout.strip().splitlines()[-1]), "rss_mb_per_second": timeline}
 
 
 def folder_bytes(folder: Path) -> int:
