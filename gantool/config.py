@@ -13,9 +13,8 @@ from pathlib import Path
 
 from gantool.errors import UsageError
 from gantool.models.base import PRECISIONS
+from gantool.sizes import fits_size
 from gantool.train.distribute import STRATEGIES
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 BUILTIN_SOURCES = ("builtin:digits",)
 CROP_MODES = ("face", "center", "none")
 FACE_MODES = ("largest", "all")
@@ -230,8 +229,7 @@ class TrainConfig:
                 raise UsageError(f"--grad-accum {self.grad_accum}: must divide the batch {b}{where}")
         data_size = self.data_size or self.size
         if spec.progressive:
-            ratio = data_size // self.size
-            if data_size % self.size or ratio & (ratio - 1):
+            if not fits_size(data_size, self.size):
                 raise UsageError(f"--target: {self.size} px cannot be box-filtered from the dataset's {data_size} px "
                                  "(the dataset side must be the target times a power of two)")
             for flag, v in (("--fade-kimg", self.fade_kimg), ("--stable-kimg", self.stable_kimg)):

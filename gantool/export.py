@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from gantool.errors import RunError, UsageError
+from gantool.run.generator import load_generator
+from gantool.sample import z_for
+from gantool.tfquiet import import_tf, silenced_stderr
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 SUFFIX = {"savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
@@ -60,8 +63,6 @@ def _quiet():
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
 
-    from gantool.tfquiet import silenced_stderr  # noqa: PLC0415
-
     stack = contextlib.ExitStack()
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
     stack.enter_context(silenced_stderr())
@@ -74,9 +75,6 @@ def _size(path: Path) -> int:
 
 def export_generator(source: str, fmt: str, out: str | None = None, resolution: int | None = None,
                      ema: bool | None = None, tolerance: int = 1, check: int = 16, seed: int = 0) -> ExportResult:
-    from gantool.sample import load_generator, z_for  # noqa: PLC0415
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     if fmt not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if tolerance < 0:
@@ -84,8 +82,6 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
     t0 = time.monotonic()
     tf = import_tf()
     if fmt == "onnx":
-        from gantool.tfquiet import silenced_stderr  # noqa: PLC0415
-
         try:
             with silenced_stderr():
                 import onnxruntime  # noqa: F401,PLC0415

@@ -22,7 +22,8 @@ from gantool import __version__, faults
 from gantool.atomic import pid_alive, write_bytes, write_json
 from gantool.errors import UsageError
 from gantool.images import generation_batch, grid, write_png
-from gantool.sample import Generator, interpolate, load_generator, parse_seeds, z_for
+from gantool.run.generator import Generator, check_latent_options, load_generator
+from gantool.sample import interpolate, parse_seeds, z_for
 
 GRID_MAX = 100
 
@@ -52,13 +53,6 @@ class SampleResult:
         if self.seeds is not None and len(self.seeds) > 50:
             d["seeds"] = f"{len(self.seeds)} seeds, {self.seeds[0]}..{self.seeds[-1]}"
         return d
-
-
-def check_latent_options(cfg, gen: Generator) -> None:
-    if gen.latent == "normal" and cfg.zrange is not None:
-        raise UsageError("--zrange: this model was trained on normal z; use --truncation T to bound |z|")
-    if gen.latent == "uniform" and cfg.truncation is not None:
-        raise UsageError("--truncation: this model was trained on uniform z; use --zrange R for z ~ U(-R, R)")
 
 
 def default_out(cfg, gen: Generator, seeds: list[int] | None) -> Path:

@@ -52,13 +52,27 @@ def import_tf(intra_op_threads: int | None = None):
 
         tf.get_logger().setLevel("ERROR")
         if not already:
-            from gantool.train.distribute import split_cpu  # noqa: PLC0415
-
             split_cpu(tf)
         if not already and intra_op_threads:
             tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
     return tf
+
+
+def split_cpu(tf) -> None:
+    """Apply GANTOOL_CPU_DEVICES=N (gantool.train.distribute's doc): split the CPU into N logical
+    devices at TensorFlow's start; a no-op once TF has initialised."""
+    try:
+        n = int(os.environ.get("GANTOOL_CPU_DEVICES", "0") or 0)
+    except ValueError:
+        return
+    if n <= 1:
+        return
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError:  # TensorFlow already initialised its devices
+        pass
 
 
 def import_mtcnn():

@@ -55,7 +55,8 @@ def test_eval_run_without_network_writes_report_lines_and_grids(ws, tmp_path):
     assert nnm["space"] == "pixel" and nnm["generated"] == 64 and len(nnm["shown"]) == 4
     # the shown neighbours really are the nearest training images, in 16 px pixel space
     from gantool.eval.nn import pixel_features
-    from gantool.sample import load_generator, z_for
+    from gantool.run.generator import load_generator
+    from gantool.sample import z_for
 
     gen = load_generator(root / "runs/dc")
     fake0 = gen(z_for(0, 0, gen.z_dim, gen.latent)[None])
@@ -80,7 +81,7 @@ def test_eval_run_without_network_writes_report_lines_and_grids(ws, tmp_path):
     assert [x["metric"] for x in ev[-2:]] == ["msssim", "nn"] and ev[-1]["step"] == 20 and ev[-1]["count"] == 64
     assert ev[-2]["value"] == ms["fake"] and ev[-2]["real_value"] == ms["real"]
     # a training resume keeps eval lines of steps it restores
-    from gantool.train.logs import MetricsLog
+    from gantool.run.metrics import MetricsLog
 
     MetricsLog(root / "runs/dc/metrics.jsonl").truncate_after(20)
     assert sum(1 for x in MetricsLog(root / "runs/dc/metrics.jsonl").read() if x.get("kind") == "eval") == len(ev)

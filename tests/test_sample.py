@@ -100,7 +100,7 @@ def test_same_seed_same_bytes_and_count_prefix(runs, tmp_path):
 
 def test_large_count_streams_in_batches_into_npz(runs, tmp_path, monkeypatch):
     from gantool.config import SampleConfig
-    from gantool.sample import Generator
+    from gantool.run.generator import Generator
     from gantool.sample_run import run_sample
 
     sizes = []

@@ -143,7 +143,7 @@ def test_training_moves_sample_statistics_toward_the_digits(ws):
     from sklearn.linear_model import LogisticRegression
 
     from gantool.images import downscale_area, to_uint8
-    from gantool.train.rundir import load_run_config
+    from gantool.run.config import load_run_config
     from gantool.train.state import build_models
     from tfhelpers import tf
     tf()

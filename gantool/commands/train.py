@@ -105,7 +105,8 @@ def train(
         return
 
     from gantool.train.loop import run_training  # noqa: PLC0415
-    from gantool.train.rundir import create_run_dir, write_run_config  # noqa: PLC0415
+    from gantool.run.config import write_run_config
+    from gantool.run.layout import create_run_dir  # noqa: PLC0415
 
     from gantool.train.distribute import writes_run_folder  # noqa: PLC0415
 
@@ -134,7 +135,7 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
     from gantool.config import TRAIN_DEFAULTS, TrainConfig  # noqa: PLC0415
     from gantool.data.shards import open_dataset  # noqa: PLC0415
     from gantool.models import VARIANTS  # noqa: PLC0415
-    from gantool.train.rundir import find_dataset, next_run_dir  # noqa: PLC0415
+    from gantool.run.layout import find_dataset, next_run_dir  # noqa: PLC0415
 
     if variant is None:
         raise UsageError("VARIANT: missing; choose one of " + ", ".join(VARIANTS.names()) + " (or --resume RUN)")
@@ -200,7 +201,7 @@ def _growth_config(opts, common, ds, target, growth, steps, kimg, batch):
 def _resume_config(resume, variant, given, data, out, steps, kimg, runtime):
     import dataclasses  # noqa: PLC0415
 
-    from gantool.train.rundir import load_run_config  # noqa: PLC0415
+    from gantool.run.config import load_run_config  # noqa: PLC0415
 
     try:
         cfg = load_run_config(resume)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantool.eval.metric import Metric, register
+
 
 def stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance (rows are samples, unbiased covariance as in the reference code)."""
@@ -29,3 +31,12 @@ def frechet(mu1, s1, mu2, s2) -> float:
 
 def fid(real_feats: np.ndarray, fake_feats: np.ndarray) -> float:
     return frechet(*stats(real_feats), *stats(fake_feats))
+
+
+def _compute(x, cfg) -> dict:
+    return {"value": fid(x.real_feats, x.fake_feats), "fake": len(x.fake_feats), "real": len(x.real_feats)}
+
+
+register(Metric("fid", "FID", frozenset({"inception"}), _compute,
+                lambda r: f"{r['value']:.3f}  ({r['fake']} generated vs {r['real']} real)",
+                log_fields=(("real", "real_value"),)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantool.eval.metric import Metric, register
+
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     d = x.shape[1]
@@ -31,3 +33,14 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
     vals = [mmd2_unbiased(real[rng.choice(len(real), size, replace=False)],
                           fake[rng.choice(len(fake), size, replace=False)]) for _ in range(subsets)]
     return float(np.mean(vals)), float(np.std(vals))
+
+
+def _compute(x, cfg) -> dict:
+    size = min(cfg.kid_subset_size, len(x.real_feats), len(x.fake_feats))
+    mean, std = kid(x.real_feats, x.fake_feats, cfg.kid_subsets, size, cfg.seed)
+    return {"value": mean, "std": std, "subsets": cfg.kid_subsets, "subset_size": size}
+
+
+register(Metric("kid", "KID", frozenset({"inception"}), _compute,
+                lambda r: f"{r['value']:.5f} +- {r['std']:.5f}  ({r['subsets']} subsets of {r['subset_size']})",
+                log_fields=(("std", "std"),)))

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantool.eval.metric import Metric, register
+from gantool.tfquiet import import_tf
+
 POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 FILTER = 8
 
@@ -35,8 +38,6 @@ def random_pairs(n_images: int, n_pairs: int, seed: int = 0) -> np.ndarray:
 
 def mean_msssim(images: np.ndarray, pairs: int = 10000, seed: int = 0, batch: int = 500) -> float:
     """Mean MS-SSIM over `pairs` random pairs of distinct images (uint8 NHWC)."""
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     tf = import_tf()
     if len(images) < 2:
         raise ValueError("MS-SSIM diversity needs at least 2 images")
@@ -53,3 +54,19 @@ def mean_msssim(images: np.ndarray, pairs: int = 10000, seed: int = 0, batch: in
         j = idx[i:i + batch]
         total += float(tf.reduce_sum(score(images[j[:, 0]], images[j[:, 1]])))
     return total / len(idx)
+
+
+def _compute(x, cfg) -> dict:
+    fake = mean_msssim(x.fake_ms, cfg.pairs, cfg.seed)
+    real = mean_msssim(x.real_ms, cfg.pairs, cfg.seed) if x.real_ms is not None and len(x.real_ms) > 1 else None
+    return {"value": fake, "fake": fake, "real": real, "pairs": cfg.pairs, "size": int(x.fake_ms.shape[1]),
+            "images": int(len(x.fake_ms)), "real_images": int(len(x.real_ms)) if x.real_ms is not None else 0}
+
+
+def _summary(r: dict) -> str:
+    real = f", real data {r['real']:.4f}" if r.get("real") is not None else ""
+    return f"{r['fake']:.4f}{real}  ({r['pairs']} pairs at {r['size']} px; lower = more diverse)"
+
+
+register(Metric("msssim", "MS-SSIM diversity", frozenset({"pixels"}), _compute, _summary,
+                log_fields=(("real", "real_value"),)))

@@ -10,9 +10,12 @@ generator that copies sits much closer to the training set than the set is to it
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
-from gantool.images import downscale_area, grid
+from gantool.eval.metric import Context, Inputs, Metric, img_tag, register
+from gantool.images import downscale_area, grid, write_png
 
 PIXEL_SIDE = 32
 
@@ -83,3 +86,45 @@ def nn_grid(fakes: np.ndarray, neighbours: np.ndarray, gap: int = 4) -> np.ndarr
     right = grid(neighbours.reshape(k * n, h, w, c), cols=n)
     spacer = np.full((left.shape[0], gap, c), 255, np.uint8)
     return np.concatenate([left, spacer, right], axis=1)
+
+
+def _compute(x: Inputs, cfg) -> dict:
+    d_fake, i_fake = nearest(x.fake_nn, x.real_nn, cfg.nn_k)
+    st = memorisation_stats(d_fake[:, 0], real_reference(x.real_nn, max(len(x.fake_nn), 1000), cfg.seed))
+    x.extra["nn_index"] = i_fake[:cfg.nn_show]
+    return {"value": st["ratio"], "space": x.nn_space, "generated": len(x.fake_nn), "neighbours": int(i_fake.shape[1]),
+            **st, "shown": [{"generated": i, "nearest": [int(j) for j in row], "distances": [float(d) for d in drow]}
+                            for i, (row, drow) in enumerate(zip(i_fake[:cfg.nn_show], d_fake[:cfg.nn_show]))]}
+
+
+def _summary(r: dict) -> str:
+    return (f"median distance to nearest training image {r['fake_to_real']['median']:.4g} vs training set to itself "
+            f"{r['real_to_real']['median']:.4g} (ratio {r['ratio']:.2f}; near copies {100 * r['near_copies']:.1f} %; "
+            f"{r['space']} space)")
+
+
+def _files(r: dict, x: Inputs, ctx: Context) -> dict:
+    """nn.png: the first generated images, each beside its nearest training images."""
+    idx = x.extra.get("nn_index")
+    if idx is None or len(ctx.first) < len(idx):
+        return {}
+    shown = np.stack(ctx.first[:len(idx)])
+    neighbours = ctx.real.fetch(idx.reshape(-1)).reshape(idx.shape + (ctx.size, ctx.size, ctx.real.channels))
+    path = ctx.out / "nn.png"
+    write_png(path, nn_grid(shown, neighbours), scale=max(1, 64 // ctx.size))
+    r["grid"] = str(path)
+    for row, pos in zip(r["shown"], idx):
+        row["dataset_index"] = [int(ctx.real.indices[p]) for p in pos]
+    return {"nn": str(path)}
+
+
+def _html(r: dict, files: dict) -> str:
+    return ("<h2>Nearest training images</h2><p>Each row: a generated image (left), then its "
+            f"{r['neighbours']} nearest training images in {html.escape(r['space'])} space, nearest first. "
+            "Look-alikes in every row mean the model memorised the training set.</p>"
+            + img_tag(files.get("nn"), "nearest neighbours"))
+
+
+register(Metric("nn", "nearest neighbours", frozenset({"nn"}), _compute, _summary, lower_is_better=False,
+                better="ratio near 1 is healthy; well below 1 = copying", log_fields=(("near_copies", "near_copies"),),
+                files=_files, html=_html))

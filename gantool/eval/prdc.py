@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantool.eval.metric import Metric, register
+
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
@@ -35,3 +37,14 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     precision = coverage_of(fake, real, knn_radii(real, k))
     recall = coverage_of(real, fake, knn_radii(fake, k))
     return precision, recall
+
+
+def _compute(x, cfg) -> dict:
+    p, r = precision_recall(x.real_feats, x.fake_feats, cfg.pr_k)
+    # the headline is recall: precision alone is maximised by a generator that collapses
+    return {"value": r, "precision": p, "recall": r, "k": cfg.pr_k}
+
+
+register(Metric("pr", "precision / recall", frozenset({"inception"}), _compute,
+                lambda r: f"precision {r['precision']:.3f}, recall {r['recall']:.3f}  (k={r['k']})",
+                lower_is_better=False, log_fields=(("precision", "precision"), ("recall", "recall"))))

@@ -1,6 +1,7 @@
 """eval's files: report.html (one self-contained page: images inline as base64, no scripts, no
 network), report.json (written last: its presence means the evaluation completed) and one line
-per metric appended to metrics.jsonl (the run's own log, or OUT/metrics.jsonl for --fake)."""
+per metric appended to metrics.jsonl (the run's own log, or OUT/metrics.jsonl for --fake).
+Each metric brings its own summary line, log fields and report section (gantool/eval/metric.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import time
 from pathlib import Path
 
 from gantool import __version__
-from gantool.atomic import write_bytes
+from gantool.atomic import write_bytes, write_json
+from gantool.eval.metric import img_tag
 from gantool.eval.metrics import METRICS
+from gantool.run.checkpoints import generator_step
+from gantool.run.layout import metrics_path
+from gantool.run.metrics import MetricsLog, losses_png
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
@@ -21,13 +26,6 @@ table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;vertical-
 th{background:#f5f5f5}.num{font-family:ui-monospace,monospace}.note{color:#8a4b00}
 img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}small{color:#666}
 """
-
-
-def _img(path: str | Path | None, alt: str) -> str:
-    if not path or not Path(path).is_file():
-        return f"<p><small>({html.escape(alt)}: not available)</small></p>"
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _img_bytes(png: bytes | None, alt: str) -> str:
@@ -47,11 +45,8 @@ def render_html(result, cfg, losses: bytes | None, history: dict) -> str:
     for name, r in result.metrics.items():
         m = METRICS.get(name)
         val = r.get("summary") or f"not computed: {r.get('error', '')}"
-        better = "lower is better" if m.lower_is_better else "higher is better"
-        if name == "nn":
-            better = "ratio near 1 is healthy; well below 1 = copying"
         metric_rows.append(f"<tr><th>{html.escape(m.title)}</th><td class=num>{html.escape(val)}</td>"
-                           f"<td><small>{better}</small></td></tr>")
+                           f"<td><small>{m.better_note}</small></td></tr>")
     net = result.network
     net_html = ("<p>No Inception network was used.</p>" if net is None else
                 f"<p>Features: <b>{html.escape(net['name'])}</b> <small>({html.escape(net['source'])})</small><br>"
@@ -62,13 +57,8 @@ def render_html(result, cfg, losses: bytes | None, history: dict) -> str:
         rows = "".join(f"<tr><th>{html.escape(k)}</th><td class=num>{html.escape(', '.join(v))}</td></tr>"
                        for k, v in history.items())
         hist = f"<h2>Earlier evaluations of this run (step: value)</h2><table>{rows}</table>"
-    nn = result.metrics.get("nn")
-    nn_html = ""
-    if nn and nn.get("value") is not None:
-        nn_html = ("<h2>Nearest training images</h2><p>Each row: a generated image (left), then its "
-                   f"{nn['neighbours']} nearest training images in {html.escape(nn['space'])} space, nearest first. "
-                   "Look-alikes in every row mean the model memorised the training set.</p>"
-                   + _img(result.files.get("nn"), "nearest neighbours"))
+    sections = "".join(METRICS.get(name).html(r, result.files) for name, r in result.metrics.items()
+                       if METRICS.get(name).html is not None and r.get("value") is not None)
     settings = {k: v for k, v in cfg.to_dict().items() if v is not None}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gantool eval: {html.escape(Path(title).name)}</title>
@@ -81,37 +71,48 @@ def render_html(result, cfg, losses: bytes | None, history: dict) -> str:
 {net_html}
 {hist}
 <h2>Generated images</h2>
-{_img(result.files.get("grid"), "generated images")}
+{img_tag(result.files.get("grid"), "generated images")}
 <h2>Training losses</h2>
 {_img_bytes(losses, "loss curves")}
-{nn_html}
+{sections}
 <h2>Settings</h2>
 <table>{_rows(settings.items())}</table>
 </body></html>
 """
 
 
-def _generator_step(result) -> int | None:
-    """The training step of the evaluated generator, when it is a run's latest or a ckpt-N."""
-    gen = result.source.get("generator")
-    if not gen:
-        return None
-    p = Path(gen)
-    if p.name.startswith("ckpt-") and p.name[5:].isdigit():
-        return int(p.name[5:])
-    if p.name in ("generator.keras", "generator_ema.keras"):
-        try:
-            return int(json.loads((p.parent / "state.json").read_text(encoding="utf-8"))["step"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-    return None
+def metric_lines(result, step: int | None, when: float) -> list[dict]:
+    """One metrics.jsonl record per metric: the headline value plus what it was measured on."""
+    base = {"kind": "eval", "time": when, "report": str(Path(result.out) / "report.json"),
+            "count": result.source["images"], "real_count": result.data["images"],
+            "network": result.network["name"] if result.network else None}
+    if step is not None:
+        base["step"] = step
+    if result.source.get("generator"):
+        base["generator"] = result.source["generator"]
+    lines = []
+    for name, r in result.metrics.items():
+        if r.get("value") is None:
+            continue
+        rec = {**base, "metric": name, "value": r["value"]}
+        for k, as_ in METRICS.get(name).log_fields:
+            if r.get(k) is not None:
+                rec[as_] = r[k]
+        lines.append(rec)
+    return lines
+
+
+def report_doc(result, cfg) -> dict:
+    return {"schema": 1, "kind": "gantool.eval", "gantool_version": __version__, "settings": cfg.to_dict(),
+            **json.loads(json.dumps(result.to_dict()))}
+
+
+def write_report_json(result, cfg, out: Path) -> None:
+    write_json(out / "report.json", report_doc(result, cfg))
 
 
 def write_reports(result, cfg, st, out: Path) -> None:
-    from gantool.eval.run import metric_lines, write_report_json  # noqa: PLC0415
-    from gantool.train.logs import MetricsLog, losses_png  # noqa: PLC0415
-
-    log = MetricsLog((st.run_dir if st.run_dir is not None else out) / "metrics.jsonl")
+    log = MetricsLog(metrics_path(st.run_dir if st.run_dir is not None else out))
     records = log.read()
     history: dict[str, list[str]] = {}
     for r in records:
@@ -120,7 +121,7 @@ def write_reports(result, cfg, st, out: Path) -> None:
     losses = losses_png(records) if st.run_dir is not None else None
     write_bytes(out / "report.html", render_html(result, cfg, losses, history).encode("utf-8"))
     result.files["html"] = str(out / "report.html")
-    step = _generator_step(result)
+    step = generator_step(result.source.get("generator"))
     result.source["step"] = step
     result.files["json"] = str(out / "report.json")
     result.files["metrics_log"] = str(log.path)

@@ -14,9 +14,10 @@ from typing import Iterator
 import numpy as np
 
 from gantool.errors import DataError, UsageError
-from gantool.images import downscale_area
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from gantool.images import downscale_area, generation_batch
+from gantool.prep.imageio import DecodeError, decode_file
+from gantool.sample import z_for
+from gantool.sizes import IMAGE_EXTENSIONS, fits_size
 
 
 def conform(images: np.ndarray, size: int, channels: int) -> np.ndarray:
@@ -51,10 +52,6 @@ class GeneratorSource:
         self.native = self.size
 
     def batches(self, batch: int) -> Iterator[np.ndarray]:
-        from gantool.sample import z_for  # noqa: PLC0415
-
-        from gantool.images import generation_batch  # noqa: PLC0415
-
         step = min(batch, generation_batch(self.size))  # a megapixel generator makes few at a time
         for start in range(0, self.count, batch):
             idx = range(start, min(self.count, start + batch))
@@ -63,31 +60,22 @@ class GeneratorSource:
 
 
 def _decode(path: Path) -> np.ndarray:
-    """One image file -> (H, W, 1|3) uint8 RGB/grey, or DataError naming the file."""
-    import cv2  # noqa: PLC0415
-
-    data = np.fromfile(str(path), np.uint8) if path.is_file() else None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data is not None and data.size else None
-    if img is None:
-        raise DataError(f"--fake: cannot decode {path}")
-    if img.dtype == np.uint16:
-        img = (img // 257).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise DataError(f"--fake: {path} has {img.dtype} pixels; expected 8- or 16-bit")
-    if img.ndim == 2:
-        return img[..., None]
-    if img.shape[2] == 4:
-        img = img[:, :, :3]
-    return np.ascontiguousarray(img[:, :, ::-1]) if img.shape[2] == 3 else img[:, :, :1]
+    """One image file -> (H, W, 1|3) uint8, through prep's decoder (EXIF orientation, alpha onto
+    white, 16-bit, and its guards: a decompression-bomb header is refused before any pixel is
+    decoded), or DataError naming the file and the reason."""
+    try:
+        return decode_file(str(path), keep_grey=True)
+    except DecodeError as e:
+        raise DataError(f"--fake: cannot decode {path} ({e.reason}: {e.detail})") from None
 
 
 class FolderSource:
     """Image files in a folder (sorted by name, not recursive)."""
 
     def __init__(self, folder: Path, limit: int | None):
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
         if not files:
-            raise UsageError(f"--fake: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+            raise UsageError(f"--fake: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {folder}")
         self.files = files[:limit] if limit else files
         self.count = len(self.files)
         first = _decode(self.files[0])
@@ -150,7 +138,7 @@ class RealSource:
     def __init__(self, ds, count: int | None, seed: int, size: int):
         self.ds, self.size, self.channels = ds, size, ds.channels
         n = ds.count
-        if ds.size != size and (ds.size % size or (ds.size // size) & (ds.size // size - 1)):
+        if not fits_size(ds.size, size):
             raise UsageError(f"--data: the dataset is {ds.size} px and the images to score are {size} px; "
                              "the dataset side must be that size times a power of two")
         if count is None or count >= n:

@@ -86,8 +86,13 @@ def open_regular(path: str) -> BinaryIO:
         raise
 
 
-def decode_file(path: str) -> np.ndarray:
-    """Read an image file into an (H, W, 3) uint8 RGB array, upright per its EXIF tag.
+GREY_MODES = ("L", "1", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def decode_file(path: str, keep_grey: bool = False) -> np.ndarray:
+    """Read an image file into an (H, W, 3) uint8 RGB array, upright per its EXIF tag; with
+    `keep_grey` a single-channel file stays (H, W, 1) (eval --fake keeps grey images grey).
+    prep and eval --fake share this one decoder and its guards.
 
     The file is decoded from disk as Pillow reads it (only the header before the size check),
     never slurped whole. Raises DecodeError with reason one of: empty, unreadable, not_a_file,
@@ -99,7 +104,7 @@ def decode_file(path: str) -> np.ndarray:
             raise DecodeError("unreadable", e.strerror or str(e)) from None
         if size == 0:
             raise DecodeError("empty", "zero-byte file")
-        return _decode(f)
+        return _decode(f, keep_grey)
 
 
 def decode_bytes(data: bytes) -> np.ndarray:
@@ -111,7 +116,7 @@ def decode_bytes(data: bytes) -> np.ndarray:
     return _decode(io.BytesIO(data))
 
 
-def _decode(fp) -> np.ndarray:
+def _decode(fp, keep_grey: bool = False) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -137,14 +142,17 @@ def _decode(fp) -> np.ndarray:
                 img = ImageOps.exif_transpose(img)
             except Exception:  # noqa: BLE001  (a broken EXIF block must not lose the photo)
                 pass
-            arr = _pil_to_rgb(img)
+            if keep_grey and img.mode in GREY_MODES:
+                arr = _to_uint8(np.asarray(img))[:, :, None]
+            else:
+                arr = _pil_to_rgb(img)
         except DecodeError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise DecodeError("too_large", str(e).split(".")[0]) from None
         except Exception as e:  # noqa: BLE001  (truncated streams: OSError, SyntaxError, ...)
             raise DecodeError("corrupt", f"{type(e).__name__}: {e}") from None
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+    if arr.ndim != 3 or arr.shape[2] not in ((1, 3) if keep_grey else (3,)) or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise DecodeError("corrupt", f"unexpected decoded shape {arr.shape}")
     return arr
 

@@ -8,7 +8,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from gantool.config import IMAGE_EXTENSIONS
+from gantool.sizes import IMAGE_EXTENSIONS
 from gantool.prep.imageio import DecodeError, open_regular
 
 

@@ -1,4 +1,4 @@
-"""Checkpoints of a run: checkpoints/ckpt-STEP.* (the last --keep), checkpoints/best/ (lowest
+"""Writing a run's checkpoints (gantool.run.checkpoints reads them): checkpoints/ckpt-STEP.* (the last --keep), checkpoints/best/ (lowest
 pfd8 so far), and the generator alone as generator.keras (+ generator_ema.keras) for sample and
 export, which need no training code.
 
@@ -13,7 +13,6 @@ which they must therefore be able to read (a shared filesystem, or a copy).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -22,24 +21,16 @@ from pathlib import Path
 
 from gantool import __version__, faults
 from gantool.atomic import fsync_dir, write_json
-from gantool.errors import RunError, UsageError
+from gantool.errors import RunError
+from gantool.run.checkpoints import read_state, refuse_foreign
+from gantool.run.layout import STATE, checkpoints_dir, generator_name
 from gantool.tfquiet import import_tf
-
-
-def refuse_foreign(path, error: Exception) -> None:
-    """A checkpoint whose tensors have other shapes than this run's variables comes from another
-    variant, size or width: refuse it (UsageError) instead of treating it as torn."""
-    text = str(error)
-    if "incompatible tensor with shape" in text:
-        detail = text.splitlines()[0].replace("Received incompatible tensor", "a tensor")
-        raise UsageError(f"checkpoint {Path(path).name} does not fit this run ({detail.rstrip('.')}); it comes from "
-                         "another variant, size or --filters setting") from None
 
 
 class Checkpointer:
     def __init__(self, run_dir: str | Path, state, keep: int, restore_from: str | Path | None = None):
         tf = self.tf = import_tf()
-        self.dir = Path(run_dir) / "checkpoints"
+        self.dir = checkpoints_dir(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = state
         self.ckpt = state.checkpoint()
@@ -49,15 +40,8 @@ class Checkpointer:
         if restore_from is not None and Path(restore_from).resolve() != self.dir.resolve():
             self.source = tf.train.CheckpointManager(self.ckpt, str(restore_from), max_to_keep=keep,
                                                      checkpoint_name="ckpt")
-        self.info = self._read_info(Path(self.source.directory))
+        self.info = read_state(self.source.directory)
         self.notes: list[str] = []
-
-    @staticmethod
-    def _read_info(folder: Path) -> dict:
-        try:
-            return json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
 
     def restore_latest(self) -> int | None:
         """Restore the newest readable checkpoint; returns its step, or None if there is none.
@@ -98,16 +82,16 @@ class Checkpointer:
     def _save(self, step: int, quality: float | None, elapsed: float) -> str:
         path = self.manager.save(checkpoint_number=step)
         faults.point("checkpoint.written")
-        self.save_keras(self.state.G, "generator.keras")
+        self.save_keras(self.state.G, generator_name())
         if self.state.G_ema is not None:
-            self.save_keras(self.state.G_ema, "generator_ema.keras")
+            self.save_keras(self.state.G_ema, generator_name(ema=True))
         best = self.info.get("best")
         if quality is not None and math.isfinite(quality) and (best is None or quality < best["pfd8"]):
             self._save_best(step, quality)
             best = {"step": step, "pfd8": quality}
         self.info = {"schema": 1, "gantool_version": __version__, "step": step, "checkpoint": Path(path).name,
                      "pfd8": quality, "best": best, "elapsed": elapsed, "time": time.time()}
-        write_json(self.dir / "state.json", self.info)
+        write_json(self.dir / STATE, self.info)
         return path
 
     def save_keras(self, model, name: str) -> None:

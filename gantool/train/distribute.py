@@ -19,8 +19,8 @@ and pggan's minibatch-stddev groups images within a replica / micro-batch.
 Only the chief (task "chief", or worker 0 when the cluster has no chief) writes the run folder;
 the other workers save their checkpoints to a scratch folder, as TF requires every worker to save.
 
-GANTOOL_CPU_DEVICES=N splits the CPU into N logical devices at TensorFlow's start, so mirrored
-can be tried (and is tested) on a machine without GPUs.
+GANTOOL_CPU_DEVICES=N splits the CPU into N logical devices at TensorFlow's start (gantool.tfquiet,
+which imports TF), so mirrored can be tried (and is tested) on a machine without GPUs.
 """
 
 from __future__ import annotations
@@ -123,21 +123,6 @@ def replicas_for(name: str) -> int:
     if name == "mirrored":
         return len(local_devices(tf))
     return role(cluster_spec())[2] * max(1, len(tf.config.list_logical_devices("GPU")))
-
-
-def split_cpu(tf) -> None:
-    """Apply GANTOOL_CPU_DEVICES=N (see the module doc); a no-op once TF has initialised."""
-    try:
-        n = int(os.environ.get("GANTOOL_CPU_DEVICES", "0") or 0)
-    except ValueError:
-        return
-    if n <= 1:
-        return
-    cpus = tf.config.list_physical_devices("CPU")
-    try:
-        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
-    except RuntimeError:  # TensorFlow already initialised its devices
-        pass
 
 
 def local_slice(dist: Dist, batch):

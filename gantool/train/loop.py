@@ -104,7 +104,8 @@ def run_training(cfg, progress: Callable | None = None, resume: bool = False) ->
     from gantool.tfquiet import import_tf  # noqa: PLC0415
     from gantool.train import quality  # noqa: PLC0415
     from gantool.train.checkpoint import Checkpointer  # noqa: PLC0415
-    from gantool.train.logs import Events, MetricsLog, plot_losses  # noqa: PLC0415
+    from gantool.run.metrics import MetricsLog  # noqa: PLC0415
+    from gantool.train.logs import Events, plot_losses  # noqa: PLC0415
     from gantool.train.state import build_state  # noqa: PLC0415
     from gantool.train.segments import schedule_for  # noqa: PLC0415
     from gantool.train import distribute  # noqa: PLC0415

@@ -63,7 +63,7 @@ def test_killed_at_every_fault_point_resumes_bit_identical(ws):
         first = False
         listed_checkpoints_readable(run)
         if (run / "checkpoints" / "generator.keras").exists():  # never a torn .keras in place
-            from gantool.sample import load_generator
+            from gantool.run.generator import load_generator
 
             load_generator(run / "checkpoints" / "generator.keras")
     res = run_cli("train", "--resume", run, "-q", "--json", cwd=ws)

@@ -1,4 +1,7 @@
-"""Run directories (runs/NNNNN-VARIANT-DATASET) and finding the dataset to train on."""
+"""Where things are in a run folder, and where runs and datasets are found.
+
+A run is runs/NNNNN-VARIANT-DATASET (next_run_dir); the dataset it trained on is recorded in
+its config.json as given on the command line (run_dataset finds it again)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,31 @@ import re
 from pathlib import Path
 
 from gantool.errors import UsageError
+from gantool.sizes import fits_size
 
 RUN_RE = re.compile(r"^(\d{5})-")
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+CHECKPOINTS = "checkpoints"
+STATE = "state.json"           # in checkpoints/: the last save's step, pfd8 and best
+LOSSES = "losses.png"
+
+
+def is_run(path: str | Path) -> bool:
+    return (Path(path) / CONFIG).is_file()
+
+
+def checkpoints_dir(run: str | Path) -> Path:
+    return Path(run) / CHECKPOINTS
+
+
+def metrics_path(run: str | Path) -> Path:
+    return Path(run) / METRICS
+
+
+def generator_name(ema: bool = False, resolution: int | None = None) -> str:
+    """generator.keras, generator_ema.keras, generator-64px.keras (a completed pggan stage)..."""
+    return f"generator{'_ema' if ema else ''}{f'-{resolution}px' if resolution else ''}.keras"
 
 
 def find_dataset(root: str | Path = "data", size: int | None = None, multiples: bool = False) -> Path:
@@ -27,7 +53,7 @@ def find_dataset(root: str | Path = "data", size: int | None = None, multiples: 
                 found.append((m.parent, int(man.get("size", 0))))
     match = [p for p, s in found if size is None or s == size]
     if not match and multiples and size:
-        sides = sorted({s for _, s in found if s > size and s % size == 0 and (s // size) & (s // size - 1) == 0})
+        sides = sorted({s for _, s in found if s > size and fits_size(s, size)})
         match = [p for p, s in found if sides and s == sides[0]]
     if len(match) == 1:
         return match[0]
@@ -38,6 +64,16 @@ def find_dataset(root: str | Path = "data", size: int | None = None, multiples: 
         raise UsageError(f"--data: no dataset{want} under {root}/ (found: {listing}); {hint}")
     raise UsageError(f"--data: {len(match)} datasets{want} under {root}/ ({listing}); pick one with --data PATH"
                      + ("" if size else " or narrow with --size"))
+
+
+def run_dataset(run_dir: str | Path, data: str) -> Path:
+    """The dataset a run trained on: its recorded path as given, else relative to the folder
+    holding runs/ (the usual working directory of `gantool train`)."""
+    run_dir = Path(run_dir)
+    for p in (Path(data), run_dir.parent.parent / data):
+        if (p / "manifest.json").is_file():
+            return p
+    raise UsageError(f"--data: the run's dataset {data} is not here any more; pass --data PATH")
 
 
 def next_run_dir(root: str | Path, variant: str, dataset: str) -> Path:
@@ -55,35 +91,3 @@ def create_run_dir(path: str | Path) -> Path:
         raise UsageError(f"--out: {path} already exists; continue it with `gantool train --resume {path}`")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def write_run_config(cfg) -> None:
-    from gantool import __version__  # noqa: PLC0415
-    from gantool.atomic import write_json  # noqa: PLC0415
-
-    write_json(Path(cfg.run_dir) / "config.json", run_config_doc(cfg, __version__))
-
-
-def run_config_doc(cfg, version: str) -> dict:
-    return {"schema": 1, "kind": "gantool.run", "gantool_version": version, "config": cfg.to_dict()}
-
-
-def load_run_config(run_dir: str | Path):
-    """The TrainConfig a run was started with (its config.json)."""
-    from gantool.atomic import read_json_doc  # noqa: PLC0415
-    from gantool.config import RUN_SCHEMA, TrainConfig  # noqa: PLC0415
-
-    path = Path(run_dir) / "config.json"
-    doc = read_json_doc(path, "gantool.run", (RUN_SCHEMA,), "gantool run", UsageError)
-    settings = doc.get("config")
-    if not isinstance(settings, dict):
-        raise UsageError(f"{path}: no settings (its \"config\" object is missing)")
-    try:
-        cfg = TrainConfig.from_dict(settings)
-        if not isinstance(cfg.size, int) or not isinstance(cfg.variant, str):
-            raise TypeError("size/variant of the wrong type")
-        return cfg.validate()
-    except UsageError as e:
-        raise UsageError(f"{path}: {e.message}") from None
-    except (TypeError, ValueError) as e:
-        raise UsageError(f"{path}: invalid settings ({e})") from None
