@@ -14,6 +14,13 @@ from typing import Optional
 import typer
 
 from gantool import __version__
+from gantool.commands.eval import eval_app
+from gantool.commands.export import export
+from gantool.commands.prep import prep
+from gantool.commands.sample import sample
+from gantool.commands.train import train
+from gantool.console import error_line
+from gantool.errors import GantoolError, Stopped
 
 app = typer.Typer(
     name="gantool",
@@ -40,12 +47,6 @@ def _root(
 
 
 def _register() -> None:
-    from gantool.commands.eval import eval_app
-    from gantool.commands.prep import prep
-    from gantool.commands.export import export
-    from gantool.commands.sample import sample
-    from gantool.commands.train import train
-
     app.command("prep")(prep)
     app.command("train")(train)
     app.command("sample")(sample)
@@ -65,9 +66,6 @@ def _json_error(message: str, code: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from typer.exceptions import Abort, Exit, TyperException
-
-    from gantool.console import error_line
-    from gantool.errors import GantoolError, Stopped
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("GANTOOL_DEBUG") == "1"

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from gantool.errors import UsageError
+from gantool.tfquiet import import_tf
 
 DEFAULT_PATH = Path("~/.cache/gantool/classify_image_graph_def.pb").expanduser()
 ENV = "GANTOOL_INCEPTION"
@@ -71,8 +72,6 @@ def random_inception(seed: int = 0) -> FeatureNet:
 
 
 def _keras_net(weights: Path | None, seed: int = 0) -> FeatureNet:
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     tf = import_tf()
     import keras  # noqa: PLC0415
 
@@ -96,8 +95,6 @@ def _keras_net(weights: Path | None, seed: int = 0) -> FeatureNet:
 def rewrite_global_batchnorm(graph_def):
     """Replace every BatchNormWithGlobalNormalization node by primitive ops computing
     (t - m) * rsqrt(v + eps) [* gamma] + beta; the last op keeps the node's name."""
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     tf = import_tf()
     out = tf.compat.v1.GraphDef()
     out.versions.CopyFrom(graph_def.versions)
@@ -136,8 +133,6 @@ def _op(graph_def, like, op: str, name: str, inputs: list) -> str:
 
 
 def _graph_net(path: Path) -> FeatureNet:
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     tf = import_tf()
     graph_def = tf.compat.v1.GraphDef()
     try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from gantool import __version__
 from gantool.atomic import write_bytes, write_json
+from gantool.eval.run import setup
 from gantool.images import encode_png
 
 
@@ -45,8 +46,6 @@ def _default_out(cfg, st) -> Path:
 
 
 def build_quiz(cfg, progress=None) -> QuizResult:
-    from gantool.eval.run import setup  # noqa: PLC0415
-
     t0 = time.monotonic()
     st = setup(cfg, cfg.count, cfg.count)
     fakes = np.concatenate(list(st.fake.batches(64)))[:cfg.count]

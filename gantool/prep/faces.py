@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from gantool.prep import geometry as g
-from gantool.tfquiet import silenced_stderr
+from gantool.prep.imageio import shrink
+from gantool.tfquiet import import_mtcnn, silenced_stderr
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 MTCNN_MIN_FACE_CAP = 20  # above this mtcnn 1.0.0 may return nothing (see module doc)
@@ -63,8 +64,6 @@ def parse_rows(rows: np.ndarray, n_images: int, factors: list[float]) -> list[li
 
 class FaceDetector:
     def __init__(self, detect_size: int = 640, min_face: float = 40, min_confidence: float = 0.95):
-        from gantool.tfquiet import import_mtcnn
-
         self.detect_size = detect_size
         self.min_face = min_face
         self.onet_threshold = min(0.8, float(min_confidence))
@@ -90,8 +89,6 @@ class FaceDetector:
 
     def detect(self, images: list[np.ndarray]) -> list[list[Face]]:
         """All faces mtcnn finds in each RGB uint8 image (original pixel coordinates)."""
-        from gantool.prep.imageio import shrink
-
         if not images:
             return []
         factors = [g.shrink_scale(im.shape[1], im.shape[0], self.detect_size) for im in images]

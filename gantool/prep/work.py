@@ -10,7 +10,9 @@ import numpy as np
 from gantool.config import PrepConfig, default_workers
 from gantool.prep import geometry as g
 from gantool.prep.crop import crop_square
+from gantool.prep.faces import FaceDetector, select_faces
 from gantool.prep.imageio import DecodeError, decode_file, resize_square, to_channels
+from gantool.tfquiet import import_tf
 
 
 class Outcome(NamedTuple):
@@ -28,9 +30,6 @@ def init_worker(cfg: PrepConfig, intra_threads: int | None = None) -> None:
     _STATE.clear()
     _STATE["cfg"] = cfg
     if cfg.crop == "face":
-        from gantool.prep.faces import FaceDetector
-        from gantool.tfquiet import import_tf
-
         import_tf(intra_op_threads=intra_threads)
         _STATE["detector"] = FaceDetector(cfg.detect_size, cfg.min_face, cfg.min_confidence)
 
@@ -40,8 +39,6 @@ def _round(v, nd: int = 2):
 
 
 def _face_crops(img: np.ndarray, faces, cfg: PrepConfig) -> list:
-    from gantool.prep.faces import select_faces
-
     out = []
     for face in select_faces(faces, cfg.min_confidence, cfg.min_face, cfg.faces):
         sq = g.face_square(face.box, cfg.margin)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gantool.errors import UsageError
+from gantool.tfquiet import import_tf
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -91,8 +92,6 @@ def check_strategy(name: str) -> None:
 def make(name: str) -> Dist:
     """The strategy for a run; call it before any other TensorFlow op (MultiWorkerMirrored
     must be created first)."""
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     check_strategy(name)
     tf = import_tf()
     if name == "default":
@@ -117,8 +116,6 @@ def replicas_for(name: str) -> int:
     multiworker: processes in TF_CONFIG times this host's GPUs, assuming alike hosts)."""
     if name == "default":
         return 1
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-
     tf = import_tf()
     if name == "mirrored":
         return len(local_devices(tf))

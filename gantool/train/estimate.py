@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import math
 
+from gantool.train.distribute import replicas_for
+from gantool.train.state import build_models
+
 GIB = 1024 ** 3
 
 
@@ -32,9 +35,6 @@ def _activation_elements(model) -> int:
 
 def estimate(cfg) -> dict:
     """Parameter counts and peak-memory estimate (bytes and GiB) for cfg's final resolution."""
-    from gantool.train.distribute import replicas_for  # noqa: PLC0415
-    from gantool.train.state import build_models  # noqa: PLC0415
-
     G, D = build_models(cfg)
     p_g, p_d = int(G.count_params()), int(D.count_params())
     a_g, a_d = _activation_elements(G), _activation_elements(D)

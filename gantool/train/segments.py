@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from gantool.images import generation_batch, to_uint8
+from gantool.models import VARIANTS
+from gantool.train.progressive import alpha_at, batch_table, locate, plan
+from gantool.train.step import make_steps
 
 
 class Segment:
@@ -40,8 +43,6 @@ class Segment:
 
 class FixedSegment(Segment):
     def __init__(self, state):
-        from gantool.train.step import make_steps  # noqa: PLC0415
-
         cfg = state.cfg
         self.cfg, self.res, self.batch, self.name = cfg, cfg.size, cfg.batch, f"{cfg.size}px"
         self.sampler = state.sampler
@@ -53,9 +54,6 @@ class FixedSegment(Segment):
 
 class PhaseSegment(Segment):
     def __init__(self, state, phase, data_size: int):
-        from gantool.train.progressive import alpha_at  # noqa: PLC0415
-        from gantool.train.step import make_steps  # noqa: PLC0415
-
         self.phase, self.res, self.batch, self.fading, self.name = phase, phase.res, phase.batch, phase.fading, phase.name
         self._alpha = alpha_at
         nets, ema = state.nets, state.nets_ema
@@ -95,8 +93,6 @@ class ProgressiveSchedule:
     progressive = True
 
     def __init__(self, state, data_size: int):
-        from gantool.train.progressive import batch_table, plan  # noqa: PLC0415
-
         cfg = state.cfg
         self.state, self.data_size = state, data_size
         self.phases = plan(cfg.size, cfg.fade_kimg, cfg.stable_kimg, batch_table(cfg.size, cfg.batch_schedule),
@@ -104,8 +100,6 @@ class ProgressiveSchedule:
         self._cache = {}
 
     def at(self, step: int, images: int):
-        from gantool.train.progressive import locate  # noqa: PLC0415
-
         phase = locate(self.phases, images)
         if phase is None:
             return None
@@ -116,8 +110,6 @@ class ProgressiveSchedule:
 
 
 def schedule_for(state, data_size: int):
-    from gantool.models import VARIANTS  # noqa: PLC0415
-
     if VARIANTS.get(state.cfg.variant).progressive:
         return ProgressiveSchedule(state, data_size)
     return FixedSchedule(state)

@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gantool.models import VARIANTS
+from gantool.models.base import precision
+from gantool.models.pggan import ProgressiveNets
 from gantool.tfquiet import import_tf
+from gantool.train.distribute import make
 
 
 @dataclass
@@ -56,10 +60,6 @@ def build_models(cfg):
     import_tf()
     import keras  # noqa: PLC0415
 
-    from gantool.models import VARIANTS  # noqa: PLC0415
-
-    from gantool.models.base import precision  # noqa: PLC0415
-
     keras.utils.set_random_seed(int(cfg.seed))
     with precision(cfg):
         return VARIANTS.get(cfg.variant).build(cfg)
@@ -67,8 +67,6 @@ def build_models(cfg):
 
 def build_state(cfg, dist=None) -> TrainState:
     """The run's state, built inside `dist`'s strategy scope (default: one device)."""
-    from gantool.train.distribute import make  # noqa: PLC0415
-
     dist = dist or make("default")
     with dist.scope():
         state = _build_state(cfg)
@@ -89,14 +87,10 @@ def _build_state(cfg) -> TrainState:
     tf = import_tf()
     import keras  # noqa: PLC0415
 
-    from gantool.models import VARIANTS  # noqa: PLC0415
-
     opt_g, opt_d = _optimizer(cfg, cfg.lr_g), _optimizer(cfg, cfg.lr_d)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     images = tf.Variable(0, dtype=tf.int64, trainable=False, name="images")
     if VARIANTS.get(cfg.variant).progressive:
-        from gantool.models.pggan import ProgressiveNets  # noqa: PLC0415
-
         keras.utils.set_random_seed(int(cfg.seed))
         nets = ProgressiveNets(cfg)
         G, D = nets.generator(nets.L), nets.discriminator(nets.L)  # builds every level's weights...
