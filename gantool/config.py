@@ -184,10 +184,10 @@ class TrainConfig:
     strategy: str = "default"           # tf.distribute: default, mirrored, multiworker
 
     def validate(self) -> "TrainConfig":
-        from gantool.models import VARIANTS  # noqa: PLC0415  (registers the variants, no TF)
+        from gantool.models.base import spec_of  # noqa: PLC0415  (registers the variants, no TF)
         from gantool.models.losses import LOSSES  # noqa: PLC0415
 
-        spec = VARIANTS.get(self.variant)
+        spec = spec_of(self)
         checks = [
             (self.steps >= 1, "--steps", "must be >= 1 (or give --kimg > 0)"),
             (self.batch >= 1, "--batch", "must be >= 1"),

@@ -56,13 +56,11 @@ def build_models(cfg):
     import_tf()
     import keras  # noqa: PLC0415
 
-    from gantool.models import VARIANTS  # noqa: PLC0415
-
-    from gantool.models.base import precision  # noqa: PLC0415
+    from gantool.models.base import precision, spec_of  # noqa: PLC0415
 
     keras.utils.set_random_seed(int(cfg.seed))
     with precision(cfg):
-        return VARIANTS.get(cfg.variant).build(cfg)
+        return spec_of(cfg).build(cfg)
 
 
 def build_state(cfg, dist=None) -> TrainState:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from gantool.images import to_float
 from gantool.models import losses
+from gantool.models.base import spec_of
 from gantool.tfquiet import import_tf
 from gantool.train.augment import augment
 
@@ -139,11 +140,12 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
             x = x + anneal(cfg.instance_noise) * draws.normal(tf.shape(x))
         return x
 
-    joint = cfg.preset == "mnist"  # BatchNorm on D's logit: score real and fake in one batch
+    joint = spec_of(cfg).joint_d_batch  # e.g. BatchNorm on D's logit: score real and fake in one batch
 
     def d_scores(r, f, alpha):
         """D's scores of real and fake views. BatchNorm in D sees each kind as its own batch
-        (the DCGAN recipe), except for the mnist preset, whose BN on the final score needs both."""
+        (the DCGAN recipe), except for a variant that declares joint_d_batch (the mnist preset,
+        whose BN on the final score needs both)."""
         n = tf.shape(r)[0]
         if joint:
             s = D(tf.concat([r, f], axis=0), training=True)
