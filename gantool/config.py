@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gantool.errors import UsageError
+from gantool.latent import LATENTS
 from gantool.models.base import PRECISIONS
 from gantool.train.distribute import STRATEGIES
 
@@ -123,7 +124,6 @@ def default_name(src: str) -> str:
 
 # ---------------------------------------------------------------- train
 
-LATENTS = ("uniform", "normal")
 AUGMENTS = ("flip", "translate", "color")
 RUN_SCHEMA = 1
 

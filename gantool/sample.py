@@ -1,12 +1,9 @@
-"""Sampling: pure z samplers, loading a generator from a run or checkpoint, and generating
-uint8 images in bounded batches. Library code: no printing (habit 1).
+"""Sampling: loading a generator from a run or checkpoint, and generating uint8 images in
+bounded batches. Library code: no printing (habit 1).
 
-Which z: a model trained on uniform z (the default) is sampled from U(-r, r)^d with
-r = --zrange (1 = the training range; the megapixel report cut artefacts with 0.4). A model
-trained on normal z is sampled from N(0, 1)^d, truncated with --truncation T: every component
-with |z| > T is redrawn until none is (the "truncation trick" of BigGAN). Each image's z comes
-from its own seed (--seeds) or from (--seed, index), so one image never depends on how many
-others are drawn with it.
+Which z: gantool.latent (z_for, draw_z, interpolate; re-exported here): a model trained on
+uniform z (the default) is sampled from U(-r, r)^d with r = --zrange (the megapixel report cut
+artefacts with 0.4); a normal-z model from N(0, 1)^d, truncated with --truncation.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gantool.errors import UsageError
+from gantool.latent import draw_z, interpolate, z_for  # noqa: F401  (the z sampler lives in gantool.latent)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -36,38 +34,6 @@ def parse_seeds(text: str) -> list[int]:
     if not out:
         raise UsageError("--seeds: no seeds given")
     return out
-
-
-def draw_z(rng: np.random.Generator, z_dim: int, latent: str, zrange: float | None, truncation: float | None) -> np.ndarray:
-    """One latent vector (float32) for a model trained on `latent` z."""
-    if latent == "uniform":
-        r = 1.0 if zrange is None else zrange
-        return rng.uniform(-r, r, z_dim).astype(np.float32)
-    z = rng.standard_normal(z_dim)
-    if truncation is not None:
-        bad = np.abs(z) > truncation
-        while bad.any():
-            z[bad] = rng.standard_normal(int(bad.sum()))
-            bad = np.abs(z) > truncation
-    return z.astype(np.float32)
-
-
-def z_for(seed: int, index: int | None, z_dim: int, latent: str, zrange=None, truncation=None) -> np.ndarray:
-    """z of image `index` under --seed `seed`, or (index None) of --seeds entry `seed`."""
-    rng = np.random.default_rng(seed if index is None else [seed, index])
-    return draw_z(rng, z_dim, latent, zrange, truncation)
-
-
-def interpolate(a: np.ndarray, b: np.ndarray, t: float, latent: str) -> np.ndarray:
-    """Linear for uniform z (stays inside the cube), spherical (slerp) for normal z."""
-    if latent == "uniform":
-        return ((1 - t) * a + t * b).astype(np.float32)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    cos = float(np.clip(np.dot(a / na, b / nb), -1.0, 1.0))
-    omega = np.arccos(cos)
-    if omega < 1e-6:
-        return ((1 - t) * a + t * b).astype(np.float32)
-    return ((np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)).astype(np.float32)
 
 
 @dataclass

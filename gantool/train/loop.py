@@ -34,6 +34,7 @@ import numpy as np
 from gantool import faults
 from gantool.errors import DataError, RunError, UsageError
 from gantool.images import grid, write_png
+from gantool.latent import fixed_latents
 
 PFD_SAMPLES = 256
 
@@ -92,10 +93,7 @@ class StopFlag:
 
 def latents(cfg, n: int, stream: int) -> np.ndarray:
     """Fixed z for grids and pfd8, a pure function of (seed, stream), cfg.latent's distribution."""
-    rng = np.random.default_rng([int(cfg.seed), 7919, stream])
-    if cfg.latent == "normal":
-        return rng.standard_normal((n, cfg.z_dim)).astype(np.float32)
-    return rng.uniform(-1.0, 1.0, (n, cfg.z_dim)).astype(np.float32)
+    return fixed_latents(cfg.seed, stream, n, cfg.z_dim, cfg.latent)
 
 
 def run_training(cfg, progress: Callable | None = None, resume: bool = False) -> TrainResult:

@@ -25,6 +25,7 @@ resumed run draws exactly what an uninterrupted one would.
 
 from __future__ import annotations
 
+from gantool import latent
 from gantool.images import to_float
 from gantool.models import losses
 from gantool.models.base import spec_of
@@ -124,10 +125,7 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
         return sigma0 * tf.maximum(frac, 0.0)
 
     def sample_z(n, draws):
-        if cfg.latent == "normal":
-            z = draws.normal([n, cfg.z_dim])
-        else:
-            z = draws.uniform([n, cfg.z_dim], -1.0, 1.0)
+        z = latent.draw(draws, [n, cfg.z_dim], cfg.latent)
         if cfg.g_noise > 0:
             z = z + anneal(cfg.g_noise) * draws.normal([n, cfg.z_dim])
         return z
