@@ -4,6 +4,13 @@ A variant registers a ModelSpec under its CLI word. `build(cfg)` returns (G, D) 
 functional keras.Models: G maps z (N, z_dim) to float32 images in [-1, 1] (N, H, W, C);
 D maps images to raw scores (N, 1) with no final activation (the loss applies its own).
 Keras is imported inside functions only (habit 8).
+
+A variant owns its settings: its ModelSpec declares its defaults, which SHAPE_OPTIONS its build
+reads (`honours`), its own options, its presets, and what the engine must do differently for it
+(`progressive`, `joint_d_batch`); the engine reads these properties and never a variant's name.
+`refuse_unused` turns an option the chosen variant (or preset) does not use into one UsageError
+line naming both. Adding a variant is one module plus one registry line (plus its CLI flags and
+TrainConfig fields, if it has options of its own).
 """
 
 from __future__ import annotations
