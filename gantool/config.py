@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gantool.errors import UsageError
+from gantool.latent import LATENTS
 from gantool.models.base import PRECISIONS
 from gantool.sizes import fits_size
 from gantool.train.distribute import STRATEGIES
@@ -122,7 +123,6 @@ def default_name(src: str) -> str:
 
 # ---------------------------------------------------------------- train
 
-LATENTS = ("uniform", "normal")
 AUGMENTS = ("flip", "translate", "color")
 RUN_SCHEMA = 1
 
@@ -183,10 +183,10 @@ class TrainConfig:
     strategy: str = "default"           # tf.distribute: default, mirrored, multiworker
 
     def validate(self) -> "TrainConfig":
-        from gantool.models import VARIANTS  # noqa: PLC0415  (registers the variants, no TF)
+        from gantool.models.base import spec_of  # noqa: PLC0415  (registers the variants, no TF)
         from gantool.models.losses import LOSSES  # noqa: PLC0415
 
-        spec = VARIANTS.get(self.variant)
+        spec = spec_of(self)
         checks = [
             (self.steps >= 1, "--steps", "must be >= 1 (or give --kimg > 0)"),
             (self.batch >= 1, "--batch", "must be >= 1"),

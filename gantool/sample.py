@@ -1,4 +1,4 @@
-"""Sampling's pure parts: z samplers, --seeds parsing and latent interpolation (no TensorFlow).
+"""Sampling's pure parts: --seeds parsing, and the z samplers of gantool.latent re-exported (no TensorFlow).
 Loading a generator lives in gantool.run.generator; writing samples in gantool.sample_run.
 
 Which z: a model trained on uniform z (the default) is sampled from U(-r, r)^d with
@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from gantool.errors import UsageError
+from gantool.latent import draw_z, interpolate, z_for  # noqa: F401  (the z sampler lives in gantool.latent)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -34,35 +35,3 @@ def parse_seeds(text: str) -> list[int]:
     if not out:
         raise UsageError("--seeds: no seeds given")
     return out
-
-
-def draw_z(rng: np.random.Generator, z_dim: int, latent: str, zrange: float | None, truncation: float | None) -> np.ndarray:
-    """One latent vector (float32) for a model trained on `latent` z."""
-    if latent == "uniform":
-        r = 1.0 if zrange is None else zrange
-        return rng.uniform(-r, r, z_dim).astype(np.float32)
-    z = rng.standard_normal(z_dim)
-    if truncation is not None:
-        bad = np.abs(z) > truncation
-        while bad.any():
-            z[bad] = rng.standard_normal(int(bad.sum()))
-            bad = np.abs(z) > truncation
-    return z.astype(np.float32)
-
-
-def z_for(seed: int, index: int | None, z_dim: int, latent: str, zrange=None, truncation=None) -> np.ndarray:
-    """z of image `index` under --seed `seed`, or (index None) of --seeds entry `seed`."""
-    rng = np.random.default_rng(seed if index is None else [seed, index])
-    return draw_z(rng, z_dim, latent, zrange, truncation)
-
-
-def interpolate(a: np.ndarray, b: np.ndarray, t: float, latent: str) -> np.ndarray:
-    """Linear for uniform z (stays inside the cube), spherical (slerp) for normal z."""
-    if latent == "uniform":
-        return ((1 - t) * a + t * b).astype(np.float32)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    cos = float(np.clip(np.dot(a / na, b / nb), -1.0, 1.0))
-    omega = np.arccos(cos)
-    if omega < 1e-6:
-        return ((1 - t) * a + t * b).astype(np.float32)
-    return ((np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)).astype(np.float32)

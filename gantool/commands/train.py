@@ -41,10 +41,10 @@ def train(
     loss: Optional[str] = typer.Option(None, "--loss", help="bce (non-saturating), lsgan (least squares), wgan-gp (+ gradient penalty and drift) or hinge."),
     z_dim: Optional[int] = typer.Option(None, "--z-dim", help="Latent size (default 100)."),
     latent: Optional[str] = typer.Option(None, "--latent", help="z distribution: uniform in [-1, 1] (default) or normal."),
-    filters: Optional[int] = typer.Option(None, "--filters", help="Channels of the outermost layers (64 = reference DCGAN); gan: hidden width unit."),
-    max_filters: Optional[int] = typer.Option(None, "--max-filters", help="Cap on channels of the inner layers (default 512)."),
-    kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables."),
+    filters: Optional[int] = typer.Option(None, "--filters", help="Channels of the outermost layers (64 = reference DCGAN); gan: hidden width unit. Not with --preset."),
+    max_filters: Optional[int] = typer.Option(None, "--max-filters", help="Cap on channels of the inner layers (default 512); dcgan, hdcgan, pggan."),
+    kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5; dcgan and hdcgan."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables (no --filters, --max-filters, --kernel)."),
     spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm", help="Spectral normalisation on D's layers."),
     r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off)."),
     gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="wgan-gp: gradient penalty weight (default 10)."),
@@ -81,6 +81,8 @@ def train(
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
                  keep=keep, grid=grid, precision=precision)
     runtime = {k: v for k, v in dict(strategy=strategy, grad_accum=grad_accum).items() if v is not None}
+    if augment_policy is not None and augment is False:
+        raise UsageError("--augment-policy: --no-augment turns augmentation off; give one of them")
     if augment_policy is not None or augment is not None:
         given["augment"] = (augment_policy or "flip,translate,color") if augment is not False else ""
     if steps is not None and kimg is not None:
@@ -140,6 +142,12 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
     if variant is None:
         raise UsageError("VARIANT: missing; choose one of " + ", ".join(VARIANTS.names()) + " (or --resume RUN)")
     spec = VARIANTS.get(variant)
+    own = {k: growth[k] for k in ("fade_kimg", "stable_kimg")}
+    spec.with_preset(given.get("preset")).refuse_unused({**given, **own})
+    loss = given.get("loss") or {**TRAIN_DEFAULTS, **spec.defaults}["loss"]
+    for opt in ("gp_weight", "drift"):  # wgan-gp's terms: another loss would ignore them
+        if given.get(opt) is not None and loss != "wgan-gp":
+            raise UsageError(f"--{opt.replace('_', '-')}: the {loss} loss does not use it (a term of --loss wgan-gp); drop the flag")
     if size is not None and growth["target"] is not None and size != growth["target"]:
         raise UsageError("--size and --target: give one of them")
     want = growth["target"] or size
@@ -161,9 +169,6 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
     common = dict(variant=variant, data=str(ds.path), run_dir=run_dir, dataset_name=name, channels=ds.channels, seed=seed)
     if spec.progressive:
         return _growth_config(opts, common, ds, want or ds.size, growth, steps, kimg, given.get("batch"))
-    for flag in ("fade_kimg", "stable_kimg"):
-        if growth[flag] is not None:
-            raise UsageError(f"--{flag.replace('_', '-')}: only pggan grows; {variant} trains at one size")
     if growth["batch_schedule"] is not None:
         from gantool.train.progressive import fixed_batch  # noqa: PLC0415
 

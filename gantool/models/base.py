@@ -4,12 +4,19 @@ A variant registers a ModelSpec under its CLI word. `build(cfg)` returns (G, D) 
 functional keras.Models: G maps z (N, z_dim) to float32 images in [-1, 1] (N, H, W, C);
 D maps images to raw scores (N, 1) with no final activation (the loss applies its own).
 Keras is imported inside functions only (habit 8).
+
+A variant owns its settings: its ModelSpec declares its defaults, which SHAPE_OPTIONS its build
+reads (`honours`), its own options, its presets, and what the engine must do differently for it
+(`progressive`, `joint_d_batch`); the engine reads these properties and never a variant's name.
+`refuse_unused` turns an option the chosen variant (or preset) does not use into one UsageError
+line naming both. Adding a variant is one module plus one registry line (plus its CLI flags and
+TrainConfig fields, if it has options of its own).
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from gantool.errors import UsageError
@@ -19,6 +26,25 @@ SIZE_BASES = (3, 4, 5, 7)
 INIT_STD = 0.02  # Radford et al.: all weights from N(0, 0.02)
 
 
+# Options a variant's build reads or not (TrainConfig field names); each variant says which it
+# honours. The engine's options (loss, learning rates, penalties, noise, EMA, ...) work the same
+# for every G and D, so every variant honours them.
+SHAPE_OPTIONS = ("filters", "max_filters", "kernel", "spectral_norm")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A fixed recipe of a variant (--preset NAME): its own build, and what it honours of the
+    variant's shape options."""
+    name: str
+    summary: str
+    build: Callable[[Any], tuple]
+    check: Callable[[int, Any], None]
+    honours: frozenset = frozenset()
+    why_not: str = ""                         # message tail for a shape option the preset fixes
+    joint_d_batch: bool = False               # D scores real and fake in one batch (BatchNorm on its output)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -26,7 +52,56 @@ class ModelSpec:
     build: Callable[[Any], tuple]            # TrainConfig -> (G, D)
     check: Callable[[int, Any], None]        # (size, cfg) -> raises UsageError if unsupported
     defaults: dict = field(default_factory=dict)  # per-variant defaults of train options
+    honours: frozenset = frozenset(SHAPE_OPTIONS)  # the SHAPE_OPTIONS its build reads
+    why_not: dict = field(default_factory=dict)    # shape option -> why this variant does not read it
+    options: dict = field(default_factory=dict)    # its own options (TrainConfig fields) -> why others refuse them
+    presets: dict = field(default_factory=dict)    # --preset NAME -> Preset
     progressive: bool = False                 # grows through resolutions (gantool.train.progressive)
+    joint_d_batch: bool = False               # D scores real and fake in one batch (see gantool.train.step)
+
+    preset: str | None = None                 # set by with_preset: the recipe this entry builds
+
+    @property
+    def label(self) -> str:
+        """How messages name it: 'dcgan', 'dcgan --preset mnist'."""
+        return self.name + (f" --preset {self.preset}" if self.preset else "")
+
+    def with_preset(self, preset: str | None) -> "ModelSpec":
+        """This variant as --preset `preset` builds it (itself for None)."""
+        if not preset:
+            return self
+        if not self.presets:
+            raise UsageError(f"--preset: {self.name} does not use it (it has no presets); drop the flag")
+        if preset not in self.presets:
+            raise UsageError(f"--preset: unknown preset {preset!r} of {self.name}; known: {', '.join(self.presets)}")
+        p = self.presets[preset]
+        why = {o: p.why_not for o in SHAPE_OPTIONS if o not in p.honours}
+        return replace(self, summary=p.summary, build=p.build, check=p.check, honours=p.honours & self.honours,
+                       why_not={**self.why_not, **why}, joint_d_batch=p.joint_d_batch, preset=preset)
+
+    def refuse_unused(self, given: dict) -> None:
+        """UsageError naming the first option in `given` (TrainConfig field -> the value the user
+        gave; None = not given) that this variant does not honour, and the variant."""
+        foreign = {o: why.format(owner=v, variant=self.name) for v in VARIANTS.names() if v != self.name
+                   for o, why in VARIANTS.get(v).options.items()}
+        for opt, value in given.items():
+            if value is None:
+                continue
+            flag = "--" + opt.replace("_", "-")
+            if opt in SHAPE_OPTIONS and opt not in self.honours:
+                why = self.why_not.get(opt)
+                raise UsageError(f"{flag}: {self.label} does not use it" + (f" ({why})" if why else "") + "; drop the flag")
+            if opt == "preset" and not self.presets:
+                raise UsageError(f"{flag}: {self.label} does not use it (it has no presets); drop the flag")
+            if opt in foreign and opt not in self.options:
+                raise UsageError(f"{flag}: {self.label} does not use it ({foreign[opt]}); drop the flag")
+
+
+def spec_of(cfg) -> ModelSpec:
+    """The registry entry that builds `cfg`'s models: its variant, with its --preset applied."""
+    import gantool.models  # noqa: F401,PLC0415  (registers the variants)
+
+    return VARIANTS.get(cfg.variant).with_preset(getattr(cfg, "preset", None))
 
 
 VARIANTS: Registry[ModelSpec] = Registry("variant", "VARIANT")

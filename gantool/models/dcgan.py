@@ -12,27 +12,24 @@ common PyTorch example (3,576,704 parameters in G, 2,765,568 in D).
 BN, ReLU; ConvT 5x5/2 to 64, BN, ReLU; ConvT 5x5/2 to C, BN, tanh. D: conv 5x5/2 64, BN, ELU;
 conv 5x5/2 128, BN, ELU; linear to 1, BN, then the loss's sigmoid. BatchNorm on every layer,
 as the tables say; with BN on its final score D must see real and fake in one batch, so the
-engine scores them jointly for this preset (separately, the DCGAN recipe, otherwise).
+preset declares joint_d_batch and the engine scores them jointly (separately, the DCGAN recipe,
+otherwise). The tables fix every width and kernel: --filters, --max-filters and --kernel are
+refused with the preset.
 """
 
 from __future__ import annotations
 
 from gantool.errors import UsageError
-from gantool.models.base import (VARIANTS, ModelSpec, activation, batchnorm, factor_size, filters_at, init,
+from gantool.models.base import (VARIANTS, ModelSpec, Preset, activation, batchnorm, factor_size, filters_at, init,
                                  maybe_sn, synchronized)
 
-PRESETS = ("mnist",)
-
-
 def check(size: int, cfg) -> None:
-    preset = getattr(cfg, "preset", None)
-    if preset and preset not in PRESETS:
-        raise UsageError(f"--preset: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    if preset == "mnist":
-        if size % 4 or size < 8:
-            raise UsageError(f"--preset mnist: the size must be a multiple of 4 (28 for MNIST), got {size}")
-        return
     factor_size(size)
+
+
+def check_mnist(size: int, cfg) -> None:
+    if size % 4 or size < 8:
+        raise UsageError(f"--preset mnist: the size must be a multiple of 4 (28 for MNIST), got {size}")
 
 
 def conv_generator(cfg, act: str = "relu", name: str = "generator"):
@@ -108,9 +105,11 @@ def mnist_discriminator(cfg):
 
 
 def build(cfg):
-    if getattr(cfg, "preset", None) == "mnist":
-        return mnist_generator(cfg), mnist_discriminator(cfg)
     return conv_generator(cfg, "relu"), conv_discriminator(cfg, "lrelu")
+
+
+def build_mnist(cfg):
+    return mnist_generator(cfg), mnist_discriminator(cfg)
 
 
 VARIANTS.register("dcgan")(ModelSpec(
@@ -119,4 +118,14 @@ VARIANTS.register("dcgan")(ModelSpec(
     build=build,
     check=check,
     defaults={"batch": 64, "filters": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "kernel": 4},
+    honours=frozenset({"filters", "max_filters", "kernel", "spectral_norm"}),
+    presets={"mnist": Preset(
+        name="mnist",
+        summary="the MNIST report's DCGAN tables (5x5 kernels, 128/64 maps in G, ELU in D, BN on every layer)",
+        build=build_mnist,
+        check=check_mnist,
+        honours=frozenset({"spectral_norm"}),
+        why_not="the preset's layers are the MNIST report's tables: 5x5 kernels, 64/128 maps",
+        joint_d_batch=True,  # BatchNorm on D's final score: real and fake must share D's batch
+    )},
 ))

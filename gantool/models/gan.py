@@ -2,7 +2,8 @@
 
 G: z -> dense 4f -> dense 8f -> dense 16f (LeakyReLU 0.2 each) -> dense H*W*C -> tanh -> image.
 D: image -> flatten -> dense 8f -> dense 4f (LeakyReLU 0.2 each) -> dense 1 raw score.
-With the default --filters 64 that is G 256-512-1024, D 512-256. No convolutions, no batch norm.
+With the default --filters 64 that is G 256-512-1024, D 512-256. No convolutions, no batch norm
+(so --kernel and --max-filters are refused).
 """
 
 from __future__ import annotations
@@ -43,4 +44,6 @@ VARIANTS.register("gan")(ModelSpec(
     build=build,
     check=check,
     defaults={"batch": 64, "filters": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5},
+    honours=frozenset({"filters", "spectral_norm"}),
+    why_not={"kernel": "it has no convolutions", "max_filters": "its widths are fixed multiples of --filters"},
 ))

@@ -173,5 +173,10 @@ VARIANTS.register("pggan")(ModelSpec(
     check=check,
     defaults={"batch": 16, "filters": 64, "max_filters": 512, "z_dim": 512, "latent": "normal", "loss": "wgan-gp",
               "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.0, "beta2": 0.99},
+    honours=frozenset({"filters", "max_filters"}),
+    why_not={"kernel": "its convolutions are 3x3 and 1x1, as in the paper",
+             "spectral_norm": "pggan uses the equalized learning rate instead"},
+    options={"fade_kimg": "only {owner} grows; {variant} trains at one size",
+             "stable_kimg": "only {owner} grows; {variant} trains at one size"},
     progressive=True,
 ))

@@ -99,76 +99,90 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
         write_json(staging / "config.json", {"schema": MANIFEST_SCHEMA, "gantool_version": __version__,
                                              "command": "prep", "config": cfg.to_dict()})
         state: dict = {"skipped": [], "done": 0, "hash": {}}
-        ignored_paths: list[str] = []
-        if cfg.is_builtin:
-            kind, total, ignored = "digits", len(sources.digits()[1]), 0
-            chunks = sources.iter_digit_chunks(cfg.batch)
-            n_chunks = -(-total // cfg.batch)
-        else:
-            kind = "files"
-            scan = sources.scan_folder(cfg.src)
-            total, ignored = len(scan.images), scan.ignored
-            ignored_paths = [os.path.relpath(p, cfg.src) for p in scan.ignored_paths]
-            for path, why in scan.errors:
-                state["skipped"].append(("unreadable", path, why))
-            chunks = _chunks_from_folder(cfg, scan, state)
-            n_chunks = -(-total // cfg.batch)
+        src = _source(cfg, state)
         if progress:
-            progress(0, total)
-        writer = pack.ShardWriter(staging, cfg.shard_size, cfg.size, cfg.channels)
-        images: list[dict] = []
-        enlarged = 0
-        for outcomes in _execute(cfg, kind, chunks, n_chunks):
-            for oc in outcomes:
-                state["done"] += 1
-                if oc.reason is not None:
-                    state["skipped"].append((oc.reason, oc.source, oc.detail))
-                    continue
-                for crop, rec in oc.crops:
-                    shard, offset = writer.add(crop)
-                    enlarged += bool(rec.get("enlarged"))
-                    source = oc.source if cfg.is_builtin else os.path.relpath(oc.source, cfg.src)
-                    entry = {"index": len(images), "shard": shard, "offset": offset, "source": source}
-                    if not cfg.is_builtin:
-                        entry["sha256"] = state["hash"].get(oc.source)
-                    entry.update(rec)
-                    images.append(entry)
-            if progress:
-                progress(state["done"], total)
-        writer.close()
+            progress(0, src["total"])
+        writer, images, enlarged = _pack(cfg, src, staging, state, progress)
         counts = collections.Counter(r for r, _, _ in state["skipped"])
         if writer.count == 0:
             detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no image files found"
-            raise DataError(f"nothing was packed from {cfg.src} ({total} image files: {detail})")
+            raise DataError(f"nothing was packed from {cfg.src} ({src['total']} image files: {detail})")
         seconds = time.monotonic() - t0
+        total = src["total"]
         result = PrepResult(
-            out=str(out), count=writer.count, found=total, ignored=ignored,
+            out=str(out), count=writer.count, found=total, ignored=src["ignored"],
             skipped=dict(sorted(counts.items())), enlarged=enlarged, shards=len(writer.shards),
             seconds=round(seconds, 3), images_per_s=round(total / seconds, 2) if seconds > 0 else 0.0,
         )
-        skipped_list = [
-            {"source": s if cfg.is_builtin else os.path.relpath(s, cfg.src), "reason": r, "detail": d}
-            for r, s, d in sorted(state["skipped"], key=lambda t: t[1])
-        ]
-        pack.write_manifest(staging, {
-            "schema": MANIFEST_SCHEMA,
-            "kind": "gantool.dataset",
-            "gantool_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "name": out.name,
-            "size": cfg.size,
-            "channels": cfg.channels,
-            "count": writer.count,
-            "source": cfg.src if cfg.is_builtin else os.path.abspath(cfg.src),
-            "settings": cfg.to_dict(),
-            "stats": {k: v for k, v in result.to_dict().items() if k != "out"},
-            "shards": writer.shards,
-            "images": images,
-            "skipped": skipped_list,
-            "ignored": ignored_paths,
-        })
+        pack.write_manifest(staging, _manifest(cfg, out, result, writer, images, state, src["ignored_paths"]))
         pack.publish(staging, out)
         return result
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _source(cfg: PrepConfig, state: dict) -> dict:
+    """What prep reads: the work kind, the image count, the chunks of work, what was ignored."""
+    if cfg.is_builtin:
+        total = len(sources.digits()[1])
+        return {"kind": "digits", "total": total, "ignored": 0, "ignored_paths": [],
+                "chunks": sources.iter_digit_chunks(cfg.batch), "n_chunks": -(-total // cfg.batch)}
+    scan = sources.scan_folder(cfg.src)
+    total = len(scan.images)
+    for path, why in scan.errors:
+        state["skipped"].append(("unreadable", path, why))
+    return {"kind": "files", "total": total, "ignored": scan.ignored,
+            "ignored_paths": [os.path.relpath(p, cfg.src) for p in scan.ignored_paths],
+            "chunks": _chunks_from_folder(cfg, scan, state), "n_chunks": -(-total // cfg.batch)}
+
+
+def _pack(cfg: PrepConfig, src: dict, staging: Path, state: dict, progress):
+    """Run the work and write its crops into shards; -> (closed writer, image records, enlarged)."""
+    writer = pack.ShardWriter(staging, cfg.shard_size, cfg.size, cfg.channels)
+    images: list[dict] = []
+    enlarged = 0
+    for outcomes in _execute(cfg, src["kind"], src["chunks"], src["n_chunks"]):
+        for oc in outcomes:
+            state["done"] += 1
+            if oc.reason is not None:
+                state["skipped"].append((oc.reason, oc.source, oc.detail))
+                continue
+            for crop, rec in oc.crops:
+                shard, offset = writer.add(crop)
+                enlarged += bool(rec.get("enlarged"))
+                source = oc.source if cfg.is_builtin else os.path.relpath(oc.source, cfg.src)
+                entry = {"index": len(images), "shard": shard, "offset": offset, "source": source}
+                if not cfg.is_builtin:
+                    entry["sha256"] = state["hash"].get(oc.source)
+                entry.update(rec)
+                images.append(entry)
+        if progress:
+            progress(state["done"], src["total"])
+    writer.close()
+    return writer, images, enlarged
+
+
+def _manifest(cfg: PrepConfig, out: Path, result: PrepResult, writer, images: list, state: dict,
+              ignored_paths: list) -> dict:
+    skipped_list = [
+        {"source": s if cfg.is_builtin else os.path.relpath(s, cfg.src), "reason": r, "detail": d}
+        for r, s, d in sorted(state["skipped"], key=lambda t: t[1])
+    ]
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "kind": "gantool.dataset",
+        "gantool_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "name": out.name,
+        "size": cfg.size,
+        "channels": cfg.channels,
+        "count": writer.count,
+        "source": cfg.src if cfg.is_builtin else os.path.abspath(cfg.src),
+        "settings": cfg.to_dict(),
+        "stats": {k: v for k, v in result.to_dict().items() if k != "out"},
+        "shards": writer.shards,
+        "images": images,
+        "skipped": skipped_list,
+        "ignored": ignored_paths,
+    }

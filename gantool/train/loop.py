@@ -34,6 +34,7 @@ import numpy as np
 from gantool import faults
 from gantool.errors import DataError, RunError, UsageError
 from gantool.images import grid, write_png
+from gantool.latent import fixed_latents
 
 PFD_SAMPLES = 256
 
@@ -90,186 +91,230 @@ class StopFlag:
         return False
 
 
-def latents(cfg, n: int, stream: int) -> np.ndarray:
-    """Fixed z for grids and pfd8, a pure function of (seed, stream), cfg.latent's distribution."""
-    rng = np.random.default_rng([int(cfg.seed), 7919, stream])
-    if cfg.latent == "normal":
-        return rng.standard_normal((n, cfg.z_dim)).astype(np.float32)
-    return rng.uniform(-1.0, 1.0, (n, cfg.z_dim)).astype(np.float32)
-
-
 def run_training(cfg, progress: Callable | None = None, resume: bool = False) -> TrainResult:
-    from gantool.data.pipeline import make_dataset  # noqa: PLC0415
-    from gantool.data.shards import open_dataset  # noqa: PLC0415
-    from gantool.tfquiet import import_tf  # noqa: PLC0415
-    from gantool.train import quality  # noqa: PLC0415
-    from gantool.train.checkpoint import Checkpointer  # noqa: PLC0415
-    from gantool.run.metrics import MetricsLog  # noqa: PLC0415
-    from gantool.train.logs import Events, plot_losses  # noqa: PLC0415
-    from gantool.train.state import build_state  # noqa: PLC0415
-    from gantool.train.segments import schedule_for  # noqa: PLC0415
-    from gantool.train import distribute  # noqa: PLC0415
+    loop = Loop(cfg, progress or (lambda done, total, info="": None), resume)
+    loop.first_samples()
+    with StopFlag() as stop:
+        try:
+            loop.train(stop)
+        finally:
+            loop.events.close()
+    return loop.result()
 
-    progress = progress or (lambda done, total, info="": None)
-    import_tf()
-    dist = distribute.make(cfg.strategy)  # before any other TF op (MultiWorkerMirroredStrategy)
-    run = Path(cfg.run_dir)
-    ds = open_dataset(cfg.data)
-    want = (cfg.data_size or cfg.size, cfg.channels)
-    if (ds.size, ds.channels) != want:
-        raise DataError(f"dataset {cfg.data} is {ds.size}px x{ds.channels}, the run expects {want[0]}px x{want[1]}")
-    split = dist.replicas * cfg.grad_accum
-    for res, b in cfg.batches().items():
-        if b % split:
-            raise UsageError(f"--batch: the global batch {b} (at {res} px) must be a multiple of {dist.replicas} "
-                             f"replica(s) x --grad-accum {cfg.grad_accum} = {split}")
-    chief = dist.is_chief
-    scratch = None if chief else Path(tempfile.mkdtemp(prefix="gantool-worker-"))
-    writes = run if chief else scratch  # where this process writes
-    (writes / "samples").mkdir(parents=True, exist_ok=True)
 
-    state = build_state(cfg, dist)
-    ckpt = Checkpointer(writes, state, cfg.keep, restore_from=run / "checkpoints")
-    start = (ckpt.restore_latest() or 0) if resume else 0
-    images = int(state.images.numpy()) if start else 0
-    metrics = MetricsLog(writes / "metrics.jsonl")
-    metrics.truncate_after(start if start else -1)
-    events = Events(writes)
-    real_stats: dict[int, tuple] = {}
-    grid_z = latents(cfg, cfg.grid * cfg.grid, 0)
-    pfd_z = latents(cfg, PFD_SAMPLES if cfg.size <= 256 else 64, 1)
-    schedule = schedule_for(state, ds.size)
-    progressive = schedule.progressive
+class Loop:
+    """One training session of a run: setup (strategy, dataset, state, checkpoint, logs), the
+    segments' steps, and per step the logging, sampling, pfd8 and checkpoints it is due."""
 
-    def sample_grid(seg, step: int, images: int, name: str | None = None) -> str | None:
-        if not chief:
+    def __init__(self, cfg, progress: Callable, resume: bool):
+        from gantool.tfquiet import import_tf  # noqa: PLC0415
+        from gantool.train import distribute  # noqa: PLC0415
+
+        self.cfg, self.progress, self.resume = cfg, progress, resume
+        import_tf()
+        self.dist = distribute.make(cfg.strategy)  # before any other TF op (MultiWorkerMirroredStrategy)
+        self.run = Path(cfg.run_dir)
+        self.ds = self._open_dataset()
+        self.chief = self.dist.is_chief
+        self.scratch = None if self.chief else Path(tempfile.mkdtemp(prefix="gantool-worker-"))
+        self.writes = self.run if self.chief else self.scratch  # where this process writes
+        (self.writes / "samples").mkdir(parents=True, exist_ok=True)
+        self._restore()
+        self.real_stats: dict[int, tuple] = {}
+        self.grid_z = fixed_latents(cfg.seed, 0, cfg.grid * cfg.grid, cfg.z_dim, cfg.latent)
+        self.pfd_z = fixed_latents(cfg.seed, 1, PFD_SAMPLES if cfg.size <= 256 else 64, cfg.z_dim, cfg.latent)
+        self.samples_path = self.pfd8 = self.checkpoint_path = self.seg = None
+        self.interrupted = False
+
+    def _open_dataset(self):
+        from gantool.data.shards import open_dataset  # noqa: PLC0415
+
+        cfg, dist = self.cfg, self.dist
+        ds = open_dataset(cfg.data)
+        want = (cfg.data_size or cfg.size, cfg.channels)
+        if (ds.size, ds.channels) != want:
+            raise DataError(f"dataset {cfg.data} is {ds.size}px x{ds.channels}, the run expects {want[0]}px x{want[1]}")
+        split = dist.replicas * cfg.grad_accum
+        for res, b in cfg.batches().items():
+            if b % split:
+                raise UsageError(f"--batch: the global batch {b} (at {res} px) must be a multiple of {dist.replicas} "
+                                 f"replica(s) x --grad-accum {cfg.grad_accum} = {split}")
+        return ds
+
+    def _restore(self) -> None:
+        """The state, its checkpointer and logs; on resume the latest checkpoint's step and images."""
+        from gantool.train.checkpoint import Checkpointer  # noqa: PLC0415
+        from gantool.run.metrics import MetricsLog  # noqa: PLC0415
+        from gantool.train.logs import Events  # noqa: PLC0415
+        from gantool.train.segments import schedule_for  # noqa: PLC0415
+        from gantool.train.state import build_state  # noqa: PLC0415
+
+        cfg = self.cfg
+        self.state = build_state(cfg, self.dist)
+        self.ckpt = Checkpointer(self.writes, self.state, cfg.keep, restore_from=self.run / "checkpoints")
+        self.start = (self.ckpt.restore_latest() or 0) if self.resume else 0
+        self.images = int(self.state.images.numpy()) if self.start else 0
+        self.metrics = MetricsLog(self.writes / "metrics.jsonl")
+        self.metrics.truncate_after(self.start if self.start else -1)
+        self.events = Events(self.writes)
+        self.schedule = schedule_for(self.state, self.ds.size)
+        self.progressive = self.schedule.progressive
+        self.step = self.start
+        self.saved_at = self.start if self.resume and self.start else None
+
+    # ---- outputs: grids, pfd8, completed stages
+    def sample_grid(self, seg, step: int, images: int, name: str | None = None) -> str | None:
+        if not self.chief:
             return None
-        img = grid(seg.generate(grid_z, seg.alpha(images)), cols=cfg.grid)
-        tag = f"-{seg.res}px" if progressive else ""
-        path = run / "samples" / (name or f"step-{step:07d}{tag}.png")
+        cfg = self.cfg
+        img = grid(seg.generate(self.grid_z, seg.alpha(images)), cols=cfg.grid)
+        tag = f"-{seg.res}px" if self.progressive else ""
+        path = self.run / "samples" / (name or f"step-{step:07d}{tag}.png")
         write_png(path, img, scale=max(1, 256 // (seg.res * cfg.grid)))
-        events.image(step, "samples", img)
+        self.events.image(step, "samples", img)
         return str(path)
 
-    def measure(seg, step: int, images: int) -> float | None:
-        if not chief:
+    def measure(self, seg, step: int, images: int) -> float | None:
+        from gantool.train import quality  # noqa: PLC0415
+
+        if not self.chief:
             return None
         side = min(quality.PFD_SIDE, seg.res)
-        if side not in real_stats:
-            real_stats[side] = quality.real_stats(ds, side=side)
-        q = quality.pfd(seg.generate(pfd_z, seg.alpha(images)), real_stats[side])
-        metrics.append({"step": step, "pfd8": q, **stage(seg, seg.alpha(images)), "time": time.time()})
-        events.scalars(step, {"pfd8": q})
+        if side not in self.real_stats:
+            self.real_stats[side] = quality.real_stats(self.ds, side=side)
+        q = quality.pfd(seg.generate(self.pfd_z, seg.alpha(images)), self.real_stats[side])
+        self.metrics.append({"step": step, "pfd8": q, **self.stage(seg, seg.alpha(images)), "time": time.time()})
+        self.events.scalars(step, {"pfd8": q})
         # "best" compares like with like: only models at the final resolution, fully faded in
-        return q if seg.res == cfg.size and not seg.fading else None
+        return q if seg.res == self.cfg.size and not seg.fading else None
 
-    def stage(seg, alpha: float) -> dict:
-        if not progressive:
+    def stage(self, seg, alpha: float) -> dict:
+        if not self.progressive:
             return {}
         return {"res": seg.res, "phase": "fade" if seg.fading else "stable", "alpha": alpha}
 
-    def complete_stage(seg, step: int, images: int) -> str:
+    def complete_stage(self, seg, step: int, images: int) -> str:
         """A resolution finished its stabilise phase: keep its generator(s) and a grid."""
         G, G_ema = seg.stable_models
-        if not chief:
+        if not self.chief:
             return None
-        ckpt.save_keras(G, f"generator-{seg.res}px.keras")
+        self.ckpt.save_keras(G, f"generator-{seg.res}px.keras")
         if G_ema is not None:
-            ckpt.save_keras(G_ema, f"generator_ema-{seg.res}px.keras")
-        return sample_grid(seg, step, images, f"stage-{seg.res}px.png")
+            self.ckpt.save_keras(G_ema, f"generator_ema-{seg.res}px.keras")
+        return self.sample_grid(seg, step, images, f"stage-{seg.res}px.png")
 
-    samples_path = None
-    pfd8 = None
-    first = schedule.at(start, images)
-    if start == 0 and first is not None:
-        pfd8 = measure(first, 0, 0)
-        samples_path = sample_grid(first, 0, 0)
+    # ---- the steps
+    def first_samples(self) -> None:
+        """A fresh run's pfd8 and grid at step 0."""
+        first = self.schedule.at(self.start, self.images)
+        if self.start == 0 and first is not None:
+            self.pfd8 = self.measure(first, 0, 0)
+            self.samples_path = self.sample_grid(first, 0, 0)
 
-    t_start = time.monotonic()
-    start_images = images
-    elapsed0 = float(ckpt.info.get("elapsed", 0.0)) if start else 0.0  # training seconds before this session
-    t_log, n_log = t_start, 0
-    acc: dict[str, float] = {}
-    last: dict[str, float] = {}
-    step = start
-    saved_at = start if resume and start else None
-    checkpoint_path = None
-    interrupted = False
-    total_steps = cfg.steps
-    seg = None
-    with StopFlag() as stop:
-        try:
-            while not interrupted:
-                nxt = schedule.at(step, images)
-                if nxt is None:
-                    break
-                seg = nxt
-                data = iter(make_dataset(ds, seg.batch, cfg.seed, start_image=images))
-                while not seg.done(step, images):
-                    batch = next(data)
-                    alpha = np.float32(seg.alpha(images))
-                    batch = distribute.local_slice(dist, batch)
-                    out = seg.train_step(batch, alpha)
-                    faults.point("train.step")
-                    step += 1
-                    images += seg.batch
-                    if cfg.alt_every and step % cfg.alt_every == 0:
-                        alt_out = seg.alt_step(batch, alpha)
-                        out = {k: (out[k] + alt_out[k]) / 2 for k in out}
-                    last = {k: float(v) for k, v in out.items()}
-                    if not all(math.isfinite(v) for v in last.values()):
-                        good = f"the last good checkpoint is step {saved_at}" if saved_at else "no checkpoint was saved"
-                        raise RunError(
-                            f"non-finite loss at step {step} ({', '.join(f'{k}={v:g}' for k, v in last.items())}); "
-                            f"{good}; try lower --lr-d/--lr-g, --loss lsgan or --spectral-norm")
-                    for k, v in last.items():
-                        acc[k] = acc.get(k, 0.0) + v
-                    n_log += 1
-                    if step % cfg.log_every == 0 or seg.done(step, images):  # and at every phase's end
-                        now = time.monotonic()
-                        rec = {"step": step, "kimg": images / 1000, **stage(seg, float(alpha)),
-                               **{k: v / n_log for k, v in acc.items()},
-                               "img_per_s": n_log * seg.batch / max(now - t_log, 1e-9),
-                               "elapsed": elapsed0 + now - t_start, "time": time.time()}
-                        metrics.append(rec)
-                        events.scalars(step, {k: v for k, v in rec.items() if isinstance(v, float) and k != "time"})
-                        acc, t_log, n_log = {}, now, 0
-                    if cfg.sample_every and step % cfg.sample_every == 0:
-                        samples_path = sample_grid(seg, step, images)
-                    finished = seg.done(step, images)
-                    if finished and seg.phase is not None and not seg.fading:
-                        samples_path = complete_stage(seg, step, images)
-                    if (step % cfg.ckpt_every == 0 or stop.requested
-                            or (finished and schedule.at(step, images) is None)):
-                        pfd8 = measure(seg, step, images)
-                        checkpoint_path = ckpt.save(pfd8, elapsed=elapsed0 + time.monotonic() - t_start)
-                        saved_at = step
-                    rate = (images - start_images) / max(time.monotonic() - t_start, 1e-9)
-                    progress(min(step, total_steps), total_steps,
-                             f"{seg.name} d {last['d_loss']:.3f} g {last['g_loss']:.3f} {rate:.0f} img/s")
-                    if stop.requested:
-                        interrupted = True
-                        break
-            if not interrupted and seg is not None and step > start:
-                samples_path = sample_grid(seg, step, images, "final.png")
-        finally:
-            events.close()
-    digest = weights_sha256(state)
-    losses_png = run / "losses.png"
-    title = f"{cfg.variant} on {cfg.dataset_name} ({cfg.loss})"
-    if not chief:
-        shutil.rmtree(scratch, ignore_errors=True)
-        checkpoint_path = samples_path = losses_png = None
-    elif not plot_losses(metrics.read(), losses_png, title):
-        losses_png = None
-    seconds = time.monotonic() - t_start
-    return TrainResult(
-        run_dir=str(run), variant=cfg.variant, dataset=cfg.data, start_step=start, step=step, steps=cfg.steps,
-        seconds=seconds, img_per_s=(images - start_images) / max(seconds, 1e-9), last=last, pfd8=pfd8,
-        checkpoint=checkpoint_path, generator=str(run / "checkpoints" / "generator.keras") if chief else None,
-        samples=samples_path, losses_png=str(losses_png) if losses_png else None, interrupted=interrupted,
-        notes=list(ckpt.notes), strategy=dist.name, replicas=dist.replicas, task=dist.task, weights_sha256=digest,
-    )
+    def train(self, stop) -> None:
+        """Every segment's steps until the run's end or a stop request; then final.png."""
+        self.t_start = time.monotonic()
+        self.start_images = self.images
+        self.elapsed0 = float(self.ckpt.info.get("elapsed", 0.0)) if self.start else 0.0  # seconds before this session
+        self.t_log, self.n_log, self.acc, self.last = self.t_start, 0, {}, {}
+        while not self.interrupted:
+            nxt = self.schedule.at(self.step, self.images)
+            if nxt is None:
+                break
+            self.seg = nxt
+            self.run_segment(nxt, stop)
+        if not self.interrupted and self.seg is not None and self.step > self.start:
+            self.samples_path = self.sample_grid(self.seg, self.step, self.images, "final.png")
+
+    def run_segment(self, seg, stop) -> None:
+        from gantool.data.pipeline import make_dataset  # noqa: PLC0415
+        from gantool.train import distribute  # noqa: PLC0415
+
+        data = iter(make_dataset(self.ds, seg.batch, self.cfg.seed, start_image=self.images))
+        while not seg.done(self.step, self.images):
+            batch = next(data)
+            alpha = np.float32(seg.alpha(self.images))
+            self.one_step(seg, distribute.local_slice(self.dist, batch), alpha)
+            self.after_step(seg, alpha, stop)
+            if stop.requested:
+                self.interrupted = True
+                break
+
+    def one_step(self, seg, batch, alpha) -> None:
+        """The compiled step (and --alt-every's extra update); stops on a non-finite loss."""
+        cfg = self.cfg
+        out = seg.train_step(batch, alpha)
+        faults.point("train.step")
+        self.step += 1
+        self.images += seg.batch
+        if cfg.alt_every and self.step % cfg.alt_every == 0:
+            alt_out = seg.alt_step(batch, alpha)
+            out = {k: (out[k] + alt_out[k]) / 2 for k in out}
+        last = self.last = {k: float(v) for k, v in out.items()}
+        if not all(math.isfinite(v) for v in last.values()):
+            good = f"the last good checkpoint is step {self.saved_at}" if self.saved_at else "no checkpoint was saved"
+            raise RunError(
+                f"non-finite loss at step {self.step} ({', '.join(f'{k}={v:g}' for k, v in last.items())}); "
+                f"{good}; try lower --lr-d/--lr-g, --loss lsgan or --spectral-norm")
+        for k, v in last.items():
+            self.acc[k] = self.acc.get(k, 0.0) + v
+        self.n_log += 1
+
+    def after_step(self, seg, alpha, stop) -> None:
+        """What the step just taken is due: a log line, a grid, a stage's models, a checkpoint."""
+        cfg, step, images = self.cfg, self.step, self.images
+        if step % cfg.log_every == 0 or seg.done(step, images):  # and at every phase's end
+            self.log(seg, alpha)
+        if cfg.sample_every and step % cfg.sample_every == 0:
+            self.samples_path = self.sample_grid(seg, step, images)
+        finished = seg.done(step, images)
+        if finished and seg.phase is not None and not seg.fading:
+            self.samples_path = self.complete_stage(seg, step, images)
+        if (step % cfg.ckpt_every == 0 or stop.requested
+                or (finished and self.schedule.at(step, images) is None)):
+            self.pfd8 = self.measure(seg, step, images)
+            self.checkpoint_path = self.ckpt.save(self.pfd8, elapsed=self.elapsed0 + time.monotonic() - self.t_start)
+            self.saved_at = step
+        rate = (images - self.start_images) / max(time.monotonic() - self.t_start, 1e-9)
+        last = self.last
+        self.progress(min(step, cfg.steps), cfg.steps,
+                      f"{seg.name} d {last['d_loss']:.3f} g {last['g_loss']:.3f} {rate:.0f} img/s")
+
+    def log(self, seg, alpha) -> None:
+        """metrics.jsonl and TensorBoard: the losses averaged since the last line, img/s, time."""
+        now = time.monotonic()
+        rec = {"step": self.step, "kimg": self.images / 1000, **self.stage(seg, float(alpha)),
+               **{k: v / self.n_log for k, v in self.acc.items()},
+               "img_per_s": self.n_log * seg.batch / max(now - self.t_log, 1e-9),
+               "elapsed": self.elapsed0 + now - self.t_start, "time": time.time()}
+        self.metrics.append(rec)
+        self.events.scalars(self.step, {k: v for k, v in rec.items() if isinstance(v, float) and k != "time"})
+        self.acc, self.t_log, self.n_log = {}, now, 0
+
+    # ---- the end
+    def result(self) -> TrainResult:
+        """Weights digest, losses.png (chief) or the scratch folder removed (other workers)."""
+        from gantool.train.logs import plot_losses  # noqa: PLC0415
+
+        cfg, run, dist = self.cfg, self.run, self.dist
+        digest = weights_sha256(self.state)
+        losses_png = run / "losses.png"
+        title = f"{cfg.variant} on {cfg.dataset_name} ({cfg.loss})"
+        if not self.chief:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.checkpoint_path = self.samples_path = losses_png = None
+        elif not plot_losses(self.metrics.read(), losses_png, title):
+            losses_png = None
+        seconds = time.monotonic() - self.t_start
+        return TrainResult(
+            run_dir=str(run), variant=cfg.variant, dataset=cfg.data, start_step=self.start, step=self.step,
+            steps=cfg.steps, seconds=seconds, img_per_s=(self.images - self.start_images) / max(seconds, 1e-9),
+            last=self.last, pfd8=self.pfd8, checkpoint=self.checkpoint_path,
+            generator=str(run / "checkpoints" / "generator.keras") if self.chief else None,
+            samples=self.samples_path, losses_png=str(losses_png) if losses_png else None,
+            interrupted=self.interrupted, notes=list(self.ckpt.notes), strategy=dist.name, replicas=dist.replicas,
+            task=dist.task, weights_sha256=digest,
+        )
 
 
 def weights_sha256(state) -> str:

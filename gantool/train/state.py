@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gantool.models import VARIANTS
-from gantool.models.base import precision
+from gantool.models.base import precision, spec_of
 from gantool.models.pggan import ProgressiveNets
 from gantool.tfquiet import import_tf
 from gantool.train.distribute import make
@@ -62,7 +62,7 @@ def build_models(cfg):
 
     keras.utils.set_random_seed(int(cfg.seed))
     with precision(cfg):
-        return VARIANTS.get(cfg.variant).build(cfg)
+        return spec_of(cfg).build(cfg)
 
 
 def build_state(cfg, dist=None) -> TrainState:

@@ -1,6 +1,6 @@
 """The compiled train step: one D update then one G update, with every option of the engine.
 
-Order inside `train_step(batch_uint8, alpha)`:
+Order inside `train_step(batch_uint8, alpha)` (the pieces are methods of `Step`):
   1. D update: z ~ latent (+ annealed G-input noise), fake = G(z); D scores real and fake
      (augmented and with annealed instance noise when asked); loss = d_loss
      + gp_weight * GP + drift * D(real)^2 (wgan-gp) + r1 / 2 * R1 (when --r1 > 0).
@@ -25,8 +25,10 @@ resumed run draws exactly what an uninterrupted one would.
 
 from __future__ import annotations
 
+from gantool import latent
 from gantool.images import to_float
 from gantool.models import losses
+from gantool.models.base import spec_of
 from gantool.tfquiet import import_tf
 from gantool.train.augment import augment
 
@@ -87,189 +89,237 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
     with `fading` the models take alpha as a second input and real images are blended the same
     way: lerp(upsample(downsample(x)), x, alpha)."""
     tf = import_tf()
-    import keras  # noqa: PLC0415
+    step = Step(state, G, D, G_ema, fading, factor, batch)
+    compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True)
 
-    cfg = state.cfg
-    G = G if G is not None else state.G
-    D = D if D is not None else state.D
-    G_ema = G_ema if G_ema is not None else state.G_ema
-    dist = state.dist
-    strategy, replicas = dist.strategy, dist.replicas
-    accum = max(1, int(getattr(cfg, "grad_accum", 1)))
-    global_batch = int(batch or cfg.batch)
-    total = float(cfg.steps)
+    def train_step(batch, alpha):  # closures keep `step` alive as long as the compiled functions
+        return step.train_step(batch, alpha)
 
-    def with_alpha(x, alpha):
-        return [x, tf.fill([tf.shape(x)[0], 1], alpha)] if fading else x
+    def alt_step(batch, alpha):
+        return step.alt_step(batch, alpha)
 
-    def g_call(z, alpha, training):
-        return G(with_alpha(z, alpha), training=training)
+    return tf.function(train_step, **compile_), tf.function(alt_step, **compile_)
 
-    def d_call(x, alpha, training):
-        return D(with_alpha(x, alpha), training=training)
 
-    def real_view(batch, alpha):
+class Step:
+    """One training step in named pieces, each a few lines:
+    what D sees (real_view, sample_z, d_view, d_scores), the losses (d_loss with its penalties,
+    g_loss), one optimizer update with accumulation and loss scaling (update), the EMA of G
+    (ema_update), and the replica / global steps that put them in order."""
+
+    def __init__(self, state, G, D, G_ema, fading: bool, factor: int, batch: int | None):
+        self.tf = import_tf()
+        self.state, self.cfg = state, state.cfg
+        self.G = G if G is not None else state.G
+        self.D = D if D is not None else state.D
+        self.G_ema = G_ema if G_ema is not None else state.G_ema
+        self.strategy, self.replicas = state.dist.strategy, state.dist.replicas
+        self.accum = max(1, int(getattr(self.cfg, "grad_accum", 1)))
+        self.global_batch = int(batch or self.cfg.batch)
+        self.total = float(self.cfg.steps)
+        self.fading, self.factor = fading, factor
+        self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
+
+    # ---- the models, with alpha as a second input while a stage fades in
+    def with_alpha(self, x, alpha):
+        tf = self.tf
+        return [x, tf.fill([tf.shape(x)[0], 1], alpha)] if self.fading else x
+
+    def g_call(self, z, alpha, training):
+        return self.G(self.with_alpha(z, alpha), training=training)
+
+    def d_call(self, x, alpha, training):
+        return self.D(self.with_alpha(x, alpha), training=training)
+
+    # ---- what D sees
+    def real_view(self, batch, alpha):
+        """The real batch as float [-1, 1] at the stage's resolution, blended while fading."""
+        tf = self.tf
         x = to_float(batch)
-        if factor > 1:
-            x = tf.nn.avg_pool2d(x, factor, factor, "VALID")
-        if fading:
+        if self.factor > 1:
+            x = tf.nn.avg_pool2d(x, self.factor, self.factor, "VALID")
+        if self.fading:
             low = tf.nn.avg_pool2d(x, 2, 2, "VALID")
             up = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
             x = up + alpha * (x - up)
         return x
 
-    def anneal(sigma0):
-        frac = 1.0 - tf.cast(state.step, tf.float32) / total
-        return sigma0 * tf.maximum(frac, 0.0)
+    def anneal(self, sigma0):
+        """A noise sigma falling linearly from sigma0 to 0 at the last step."""
+        frac = 1.0 - self.tf.cast(self.state.step, self.tf.float32) / self.total
+        return sigma0 * self.tf.maximum(frac, 0.0)
 
-    def sample_z(n, draws):
-        if cfg.latent == "normal":
-            z = draws.normal([n, cfg.z_dim])
-        else:
-            z = draws.uniform([n, cfg.z_dim], -1.0, 1.0)
+    def sample_z(self, n, draws):
+        """G's input: z of the run's latent distribution, plus annealed --g-noise."""
+        cfg = self.cfg
+        z = latent.draw(draws, [n, cfg.z_dim], cfg.latent)
         if cfg.g_noise > 0:
-            z = z + anneal(cfg.g_noise) * draws.normal([n, cfg.z_dim])
+            z = z + self.anneal(cfg.g_noise) * draws.normal([n, cfg.z_dim])
         return z
 
-    def d_view(x, draws):
+    def d_view(self, x, draws):
         """What D sees of an image batch: augmented, plus instance noise."""
+        cfg = self.cfg
         if cfg.augment:
             x = augment(x, cfg.augment, draws)
         if cfg.instance_noise > 0:
-            x = x + anneal(cfg.instance_noise) * draws.normal(tf.shape(x))
+            x = x + self.anneal(cfg.instance_noise) * draws.normal(self.tf.shape(x))
         return x
 
-    joint = cfg.preset == "mnist"  # BatchNorm on D's logit: score real and fake in one batch
-
-    def d_scores(r, f, alpha):
+    def d_scores(self, r, f, alpha):
         """D's scores of real and fake views. BatchNorm in D sees each kind as its own batch
-        (the DCGAN recipe), except for the mnist preset, whose BN on the final score needs both."""
-        n = tf.shape(r)[0]
-        if joint:
-            s = D(tf.concat([r, f], axis=0), training=True)
+        (the DCGAN recipe), except for a variant that declares joint_d_batch (the mnist preset,
+        whose BN on the final score needs both)."""
+        if self.joint:
+            n = self.tf.shape(r)[0]
+            s = self.D(self.tf.concat([r, f], axis=0), training=True)
             return s[:n], s[n:]
-        return d_call(r, alpha, True), d_call(f, alpha, True)
+        return self.d_call(r, alpha, True), self.d_call(f, alpha, True)
 
-    def d_loss_fn(real, alpha, draws, tape):
-        n = real.shape[0]
+    # ---- the losses
+    def d_loss(self, real, alpha, draws, tape):
+        """D's loss on real and fresh fake images, with its penalties; -> (loss, [mean scores])."""
+        tf, cfg = self.tf, self.cfg
         with tape.stop_recording():
-            fake = g_call(sample_z(n, draws), alpha, True)
-        r, f = d_view(real, draws), d_view(fake, draws)
+            fake = self.g_call(self.sample_z(real.shape[0], draws), alpha, True)
+        r, f = self.d_view(real, draws), self.d_view(fake, draws)
         with tf.GradientTape(watch_accessed_variables=False) as rtape:
             rtape.watch(r)
-            real_s, fake_s = d_scores(r, f, alpha)
+            real_s, fake_s = self.d_scores(r, f, alpha)
             r_sum = tf.reduce_sum(real_s)
         loss = losses.d_loss(cfg.loss, real_s, fake_s)
         if cfg.r1 > 0:
             loss += 0.5 * cfg.r1 * losses.r1_penalty(rtape.gradient(r_sum, r))
         if cfg.loss == "wgan-gp":
-            eps = draws.uniform([n, 1, 1, 1])
-            mixed = eps * r + (1.0 - eps) * f
-            with tf.GradientTape(watch_accessed_variables=False) as gtape:
-                gtape.watch(mixed)
-                mixed_s = tf.reduce_sum(d_call(mixed, alpha, True))
-            loss += cfg.gp_weight * losses.gradient_penalty(gtape.gradient(mixed_s, mixed))
-            loss += cfg.drift * losses.drift(real_s)
+            gp, drift = self.wgan_terms(real.shape[0], r, f, real_s, alpha, draws)
+            loss += gp
+            loss += drift
         return loss, [tf.reduce_mean(tf.cast(real_s, tf.float32)), tf.reduce_mean(tf.cast(fake_s, tf.float32))]
 
-    def g_loss_fn(real, alpha, draws, tape):
-        n = real.shape[0]
-        fake = g_call(sample_z(n, draws), alpha, True)
-        if joint:
-            fake_s = d_scores(d_view(real, draws), d_view(fake, draws), alpha)[1]
-        else:
-            fake_s = d_call(d_view(fake, draws), alpha, True)
-        return losses.g_loss(cfg.loss, fake_s), []
+    def wgan_terms(self, n, r, f, real_s, alpha, draws):
+        """(gp_weight * gradient penalty on random mixes of real and fake, drift * D(real)^2)."""
+        tf, cfg = self.tf, self.cfg
+        eps = draws.uniform([n, 1, 1, 1])
+        mixed = eps * r + (1.0 - eps) * f
+        with tf.GradientTape(watch_accessed_variables=False) as gtape:
+            gtape.watch(mixed)
+            mixed_s = tf.reduce_sum(self.d_call(mixed, alpha, True))
+        return cfg.gp_weight * losses.gradient_penalty(gtape.gradient(mixed_s, mixed)), cfg.drift * losses.drift(real_s)
 
-    def update(loss_fn, model, opt, real, alpha, key, offset, extras: int):
+    def g_loss(self, real, alpha, draws, tape):
+        """G's loss on D's scores of fresh fake images; -> (loss, [])."""
+        fake = self.g_call(self.sample_z(real.shape[0], draws), alpha, True)
+        if self.joint:
+            fake_s = self.d_scores(self.d_view(real, draws), self.d_view(fake, draws), alpha)[1]
+        else:
+            fake_s = self.d_call(self.d_view(fake, draws), alpha, True)
+        return losses.g_loss(self.cfg.loss, fake_s), []
+
+    # ---- one update: accumulation over micro-batches, loss scaling, one apply
+    def grads(self, loss_fn, variables, opt, rows, alpha, key, start):
+        """Gradients of one (micro-)batch's loss, divided by the replica count (the optimizer
+        sums replicas) and scaled under mixed_float16; -> (grads, loss, extras)."""
+        tf = self.tf
+        draws = Draws(key, start, self.global_batch)
+        with tf.GradientTape() as tape:
+            loss, aux = loss_fn(rows, alpha, draws, tape)
+            target = loss / self.replicas
+            if self._scaled(opt):
+                target = opt.scale_loss(target)
+        grads = tape.gradient(target, variables)
+        return [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)], loss, aux
+
+    @staticmethod
+    def _scaled(opt) -> bool:
+        import keras  # noqa: PLC0415
+
+        return isinstance(opt, keras.optimizers.LossScaleOptimizer)
+
+    def accumulated(self, loss_fn, variables, opt, real, alpha, key, offset, extras: int):
+        """The mean gradients, loss and extras of `accum` micro-batches, one alive at a time."""
+        tf, accum = self.tf, self.accum
+        m = real.shape[0] // accum
+        micro = tf.reshape(real, [accum, m, *real.shape[1:]])
+
+        def body(j, acc, loss_sum, aux_sum):
+            g, loss, aux = self.grads(loss_fn, variables, opt, tf.gather(micro, j), alpha, key, offset + j * m)
+            return (j + 1, [a + b for a, b in zip(acc, g)], loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)])
+
+        start = (tf.constant(0), [tf.zeros(v.shape, v.dtype) for v in variables], tf.constant(0.0),
+                 [tf.constant(0.0)] * extras)
+        _, acc, loss_sum, aux_sum = tf.while_loop(lambda j, *_: j < accum, body, start)
+        return [a / accum for a in acc], loss_sum / accum, [a / accum for a in aux_sum]
+
+    def update(self, loss_fn, model, opt, real, alpha, key, offset, extras: int):
         """Gradients of the mean loss over `accum` micro-batches of `real` (this replica's rows,
         which start at row `offset` of the global batch), applied once; -> (loss, extras)."""
         variables = model.trainable_variables
-        scaled = isinstance(opt, keras.optimizers.LossScaleOptimizer)
-
-        def grads_of(rows, start):
-            draws = Draws(key, start, global_batch)
-            with tf.GradientTape() as tape:
-                loss, aux = loss_fn(rows, alpha, draws, tape)
-                target = loss / replicas
-                if scaled:
-                    target = opt.scale_loss(target)
-            grads = tape.gradient(target, variables)
-            grads = [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
-            return grads, loss, aux
-
-        if accum == 1:
-            grads, loss, aux = grads_of(real, offset)
+        if self.accum == 1:
+            grads, loss, aux = self.grads(loss_fn, variables, opt, real, alpha, key, offset)
         else:
-            m = real.shape[0] // accum
-            micro = tf.reshape(real, [accum, m, *real.shape[1:]])
-
-            def body(j, acc, loss_sum, aux_sum):
-                g, loss, aux = grads_of(tf.gather(micro, j), offset + j * m)
-                return (j + 1, [a + b for a, b in zip(acc, g)], loss_sum + loss,
-                        [a + b for a, b in zip(aux_sum, aux)])
-
-            start = (tf.constant(0), [tf.zeros(v.shape, v.dtype) for v in variables], tf.constant(0.0),
-                     [tf.constant(0.0)] * extras)
-            _, acc, loss_sum, aux_sum = tf.while_loop(lambda j, *_: j < accum, body, start)
-            grads = [a / accum for a in acc]
-            loss, aux = loss_sum / accum, [a / accum for a in aux_sum]
+            grads, loss, aux = self.accumulated(loss_fn, variables, opt, real, alpha, key, offset, extras)
         opt.apply_gradients(zip(grads, variables))
         return loss, aux
 
-    def replica_offset(real):
-        ctx = tf.distribute.get_replica_context()
-        return tf.cast(ctx.replica_id_in_sync_group, tf.int32) * real.shape[0]
-
-    def d_update(real, alpha, key, offset):
-        loss, (real_score, fake_score) = update(d_loss_fn, D, state.opt_d, real, alpha, key, offset, 2)
+    def d_update(self, real, alpha, key, offset):
+        loss, (real_score, fake_score) = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, 2)
         return loss, real_score, fake_score
 
-    def g_update(real, alpha, key, offset):
-        return update(g_loss_fn, G, state.opt_g, real, alpha, key, offset, 0)[0]
+    def g_update(self, real, alpha, key, offset):
+        return self.update(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, 0)[0]
 
-    def replica_train(batch, alpha, kd, kg):
-        real = real_view(batch, alpha)
-        offset = replica_offset(real)
-        d_loss, real_score, fake_score = d_update(real, alpha, kd, offset)
-        g_loss = g_update(real, alpha, kg, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
-
-    def replica_alt(batch, alpha, kg, kd):
-        real = real_view(batch, alpha)
-        offset = replica_offset(real)
-        g_loss = g_update(real, alpha, kg, offset)
-        d_loss, real_score, fake_score = d_update(real, alpha, kd, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
-
-    def ema_update():
-        if G_ema is None:
+    # ---- EMA of G's weights
+    def ema_update(self):
+        """G_ema <- decay * G_ema + (1 - decay) * G, decay warmed up as min(ema, (1+t)/(10+t));
+        non-trainable weights (BatchNorm statistics) are copied."""
+        if self.G_ema is None:
             return
-        t = tf.cast(state.step, tf.float32)
-        decay = tf.minimum(cfg.ema, (1.0 + t) / (10.0 + t))
-        for e, w in zip(G_ema.trainable_variables, G.trainable_variables):
+        tf = self.tf
+        t = tf.cast(self.state.step, tf.float32)
+        decay = tf.minimum(self.cfg.ema, (1.0 + t) / (10.0 + t))
+        for e, w in zip(self.G_ema.trainable_variables, self.G.trainable_variables):
             e.assign(decay * e + (1.0 - decay) * w)
-        for e, w in zip(G_ema.non_trainable_variables, G.non_trainable_variables):
+        for e, w in zip(self.G_ema.non_trainable_variables, self.G.non_trainable_variables):
             e.assign(w)
 
-    def mean(out):
-        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+    # ---- the order: per replica, then the global step
+    def replica_offset(self, real):
+        ctx = self.tf.distribute.get_replica_context()
+        return self.tf.cast(ctx.replica_id_in_sync_group, self.tf.int32) * real.shape[0]
 
-    def train_step(batch, alpha):
+    def replica_train(self, batch, alpha, kd, kg):
+        real = self.real_view(batch, alpha)
+        offset = self.replica_offset(real)
+        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
+        g_loss = self.g_update(real, alpha, kg, offset)
+        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+
+    def replica_alt(self, batch, alpha, kg, kd):
+        real = self.real_view(batch, alpha)
+        offset = self.replica_offset(real)
+        g_loss = self.g_update(real, alpha, kg, offset)
+        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
+        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+
+    def mean(self, out):
+        return {k: self.strategy.reduce(self.tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+
+    def train_step(self, batch, alpha):
+        """One D update, one G update, the EMA; advances the step and the images shown."""
+        tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
-        keys = (step_key(cfg.seed, state.step, D_TAG), step_key(cfg.seed, state.step, G_TAG))
-        out = mean(strategy.run(replica_train, args=(batch, alpha, *keys)))
-        ema_update()
+        keys = (step_key(seed, state.step, D_TAG), step_key(seed, state.step, G_TAG))
+        out = self.mean(self.strategy.run(self.replica_train, args=(batch, alpha, *keys)))
+        self.ema_update()
         state.step.assign_add(1)
-        state.images.assign_add(global_batch)
+        state.images.assign_add(self.global_batch)
         return out
 
-    def alt_step(batch, alpha):
+    def alt_step(self, batch, alpha):
+        """--alt-every's extra G update then D update; the step counter stays."""
+        tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
-        keys = (step_key(cfg.seed, state.step, ALT_G_TAG), step_key(cfg.seed, state.step, ALT_D_TAG))
-        out = mean(strategy.run(replica_alt, args=(batch, alpha, *keys)))
-        ema_update()
+        keys = (step_key(seed, state.step, ALT_G_TAG), step_key(seed, state.step, ALT_D_TAG))
+        out = self.mean(self.strategy.run(self.replica_alt, args=(batch, alpha, *keys)))
+        self.ema_update()
         return out
-
-    compile_ = dict(jit_compile=bool(cfg.xla), reduce_retracing=True)
-    return tf.function(train_step, **compile_), tf.function(alt_step, **compile_)
