@@ -183,7 +183,7 @@ class TrainConfig:
     strategy: str = "default"           # tf.distribute: default, mirrored, multiworker
 
     def validate(self) -> "TrainConfig":
-        from gantool.models.base import spec_of  # noqa: PLC0415  (registers the variants, no TF)
+        from gantool.models import spec_of  # noqa: PLC0415  (registers the variants, no TF)
         from gantool.models.losses import LOSSES  # noqa: PLC0415
 
         spec = spec_of(self)

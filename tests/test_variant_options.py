@@ -9,7 +9,8 @@ from conftest import run_cli
 from gantool.cli import main
 from gantool.config import TRAIN_DEFAULTS, TrainConfig
 from gantool.models import VARIANTS, ModelSpec
-from gantool.models.base import SHAPE_OPTIONS, spec_of
+from gantool.models import spec_of
+from gantool.models.base import SHAPE_OPTIONS
 
 # (variant and its args, the option it does not use, how the message names the variant)
 UNUSED = [

@@ -97,13 +97,6 @@ class ModelSpec:
                 raise UsageError(f"{flag}: {self.label} does not use it ({foreign[opt]}); drop the flag")
 
 
-def spec_of(cfg) -> ModelSpec:
-    """The registry entry that builds `cfg`'s models: its variant, with its --preset applied."""
-    import gantool.models  # noqa: F401,PLC0415  (registers the variants)
-
-    return VARIANTS.get(cfg.variant).with_preset(getattr(cfg, "preset", None))
-
-
 VARIANTS: Registry[ModelSpec] = Registry("variant", "VARIANT")
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gantool.models import VARIANTS
-from gantool.models.base import precision, spec_of
+from gantool.models import spec_of
+from gantool.models.base import precision
 from gantool.models.pggan import ProgressiveNets
 from gantool.tfquiet import import_tf
 from gantool.train.distribute import make

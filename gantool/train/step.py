@@ -28,7 +28,7 @@ from __future__ import annotations
 from gantool import latent
 from gantool.images import to_float
 from gantool.models import losses
-from gantool.models.base import spec_of
+from gantool.models import spec_of
 from gantool.tfquiet import import_tf
 from gantool.train.augment import augment
 
