@@ -273,12 +273,9 @@ def run_eval(cfg, progress: Callable | None = None) -> EvalResult:
 
     from gantool.eval.cache import net_digest  # noqa: PLC0415
 
-    network = None if net is None else {
-        "name": net.name, "source": net.source, "sha256": net_digest(net),
-        "comparable": net.name.startswith("inception-2015-12-05"),
-        "note": ("the standard FID network: numbers comparable with published FIDs at the same image count"
-                 if net.name.startswith("inception-2015-12-05") else
-                 "NOT the standard FID network: compare these numbers only with each other")}
+    from gantool.eval.inception_check import describe_network  # noqa: PLC0415
+
+    network = None if net is None else describe_network(net, net_digest(net))  # comparable: by content
     data = {"path": str(st.dataset), "images": st.real.count, "size": size, "channels": st.real.channels,
             "dataset_size": st.real.native, "real_features": ("cache" if cached is not None else "computed") if want_net else None,
             "msssim_images": int(len(x.real_ms)) if x.real_ms is not None else None}
