@@ -1,7 +1,7 @@
 """One place where every benchmark writes what it measured: docs/bench/NAME.json.
 
 Each file holds the machine (CPU model, usable and total cores, the AVX flags from /proc/cpuinfo),
-the versions (python, tensorflow, keras, numpy, gantool), the date, the exact command, the
+the load average when it finished, the versions (python, tensorflow, keras, numpy, gantool), the date, the exact command, the
 arguments, the raw samples (every timed repetition, not only a summary) and the summary the
 script printed. Numbers in README.md and docs/ are quoted from these files only; docs/benchmarks.md
 names the script and the JSON behind each table.
@@ -34,7 +34,8 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpu_model": model, "nproc": len(os.sched_getaffinity(0)), "cpu_count": os.cpu_count(),
-            "cpu_flags": flags, "platform": platform.platform()}
+            "cpu_flags": flags, "platform": platform.platform(),
+            "loadavg": list(os.getloadavg())}  # a busy machine's numbers are not an idle machine's
 
 
 def versions() -> dict:
