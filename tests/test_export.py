@@ -95,10 +95,10 @@ def test_an_export_over_the_tolerance_is_not_kept_and_exits_1(run, monkeypatch, 
     monkeypatch.setattr(ex, "_run_tflite", shifted)
     dest = run / "tol.tflite"
     dest.write_bytes(b"an earlier export")
-    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "1", "-q"])
+    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and "differs from Keras by up to" in err[0] and "not kept" in err[0], err
     assert dest.read_bytes() == b"an earlier export"
     assert [p.name for p in run.iterdir() if p.name.startswith(".tol.tflite")] == []  # no scratch left behind
-    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "4", "-q"])
+    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "4"])
     assert rc == 0 and dest.read_bytes() != b"an earlier export"
