@@ -33,12 +33,7 @@ $(TORCH_VENV)/.ok:
 	touch $@
 
 bench: install $(TORCH_VENV)/.ok
-	$(BIN)/python bench/prep_bench.py
-	$(BIN)/python bench/train_bench.py
-	$(BIN)/python bench/msssim_bench.py
-	$(BIN)/python bench/eval_bench.py
-	$(BIN)/python bench/megapixel_bench.py
-	$(BIN)/python bench/scale_bench.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info .pytest_cache

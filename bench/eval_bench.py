@@ -19,10 +19,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+TIMES: dict = {}
+
+
 def timed(label: str, fn) -> None:
     t0 = time.perf_counter()
     fn()
-    print(f"{label}: {time.perf_counter() - t0:.2f} s", flush=True)
+    TIMES[label] = time.perf_counter() - t0
+    print(f"{label}: {TIMES[label]:.2f} s", flush=True)
 
 
 def main() -> None:
@@ -51,6 +55,10 @@ def main() -> None:
     big = r.normal(size=(50000, 2048)).astype(np.float32)
     timed("nearest neighbours, 1000 generated among 50000 real (k=5) + 1000 real among the rest",
           lambda: (nn.nearest(fake[:1000], big, 5), nn.real_reference(big, 1000)))
+    import record  # bench/record.py -> docs/bench/eval.json
+
+    record.write("eval", {"inception_seconds": s, "inception_img_per_s": a.images / s,
+                          "inception_network": net.name, "seconds": TIMES}, [s], vars(a))
 
 
 if __name__ == "__main__":

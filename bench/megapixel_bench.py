@@ -75,6 +75,9 @@ def main() -> int:
         print(f"per extra image: measured {slope:.2f} GiB, estimated {est:.2f} GiB")
     (work / "results.json").write_text(json.dumps(rows, indent=2))
     print(f"results: {work / 'results.json'}")
+    import record  # bench/record.py -> docs/bench/megapixel.json
+
+    record.write("megapixel", {"rows": rows}, rows, vars(args))
     return 0
 
 

@@ -32,6 +32,9 @@ def main() -> None:
     s = time.perf_counter() - t0
     print(f"MS-SSIM {a.pairs} pairs at {a.side}x{a.side}x3, batch {a.batch}: {s:.2f} s "
           f"({a.pairs / s:.0f} pairs/s), mean {value:.4f}")
+    import record  # bench/record.py -> docs/bench/msssim.json
+
+    record.write("msssim", {"seconds": s, "pairs_per_s": a.pairs / s, "mean_msssim": value}, [s], vars(a))
 
 
 if __name__ == "__main__":

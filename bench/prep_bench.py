@@ -222,6 +222,9 @@ def main() -> int:
                "size": args.size, "workers": args.workers, "naive": naive, "gantool": gan,
                "speedup": speedup, "packed_ok": ok}
     (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    import record  # bench/record.py -> docs/bench/prep.json
+
+    record.write("prep", results, [naive, gan], vars(args))
     return 0 if ok else 1
 
 

@@ -193,6 +193,9 @@ def main() -> int:
                "kept": args.keep}
     (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {work / 'results.json'}")
+    import record  # bench/record.py -> docs/bench/scale.json
+
+    record.write("scale", results, [prep, train], vars(args))
     return 0 if prep_ok and train_ok else 1
 
 

@@ -118,6 +118,9 @@ def main() -> None:
               f"generate: {rows[0]['gen_img_per_s'] / torch_row['gen_img_per_s']:.2f}x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2) + "\n")
+    import record  # bench/record.py -> docs/bench/train.json
+
+    record.write("train", {"rows": rows}, rows, vars(args))
 
 
 if __name__ == "__main__":

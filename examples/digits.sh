@@ -10,7 +10,7 @@
 #               $OUT/dcgan/eval/demo/   report.html (open it in a browser), report.json, nn.png
 #               $OUT/quiz.html    a real-or-generated quiz page for people
 #               $OUT/prep.json, train.json, sample.json, export.json, eval.json   the --json summaries
-# Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000: 2-5 min on 2 cores),
+# Environment:  OUT (default ./demo-out), SIZE (default 32), STEPS (default 3000; the result JSON reports the seconds),
 #               METRICS (default msssim,nn: no network needed; with the Inception file in place,
 #               see README "Evaluate", use fid,kid,pr,msssim,nn)
 set -euo pipefail

@@ -87,6 +87,9 @@ class PrepConfig:
         if self.shard_size is not None and self.shard_size < 1:
             raise UsageError(f"--shard-size: must be >= 1, got {self.shard_size}")
         out = Path(self.out)
+        from gantool.prep.pack import recover_swap  # noqa: PLC0415
+
+        recover_swap(out)  # a killed --overwrite's dataset is back at --out before it is judged
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out: exists and is not a folder: {self.out}")
         if out.exists() and any(out.iterdir()) and not self.overwrite:

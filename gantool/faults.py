@@ -10,6 +10,8 @@ reaches `point(NAME)`. With the variable unset a point costs one dictionary look
   atomic.rename       in every atomic write (gantool.atomic.write_with), after the temporary
                       file is complete and before it is renamed onto the target
   sample.batch        in `gantool sample`, after a batch of images was written
+  pack.swap           in `prep --overwrite`, after the old dataset was renamed to .NAME.old-PID
+                      and before the new one is renamed onto --out
 """
 
 from __future__ import annotations

@@ -122,3 +122,58 @@ def test_graph_file_loads_through_the_rewrite_and_gives_pool3_features(tmp_path)
     f = net.extract(imgs, batch=2)
     assert f.shape == (5, 2048)
     np.testing.assert_allclose(f, expected(imgs), rtol=2e-4, atol=2e-4)
+
+
+def structural_graph(path, convs=94, weights=(2048, 1008)):
+    """A GraphDef with the 2015 graph's node names and ops on its input chain and head, and
+    `convs` Conv2D + BatchNormWithGlobalNormalization + Relu units between them. Never run: only
+    its structure is inspected."""
+    t = tf()
+    gd = t.compat.v1.GraphDef()
+
+    def node(name, op, *inputs, shape=None):
+        n = gd.node.add()
+        n.name, n.op = name, op
+        n.input.extend(inputs)
+        if shape is not None:
+            n.attr["value"].tensor.tensor_shape.dim.extend(
+                [t.compat.v1.TensorShape([d]).as_proto().dim[0] for d in shape])
+        return name
+
+    x = node("DecodeJpeg", "DecodeJpeg", node("DecodeJpeg/contents", "Placeholder"))
+    x = node("ResizeBilinear", "ResizeBilinear", node("ExpandDims", "ExpandDims", node("Cast", "Cast", x)))
+    for i in range(convs):
+        x = node(f"conv_{i}/Relu", "Relu", node(f"conv_{i}/bn", "BatchNormWithGlobalNormalization",
+                                                node(f"conv_{i}/Conv2D", "Conv2D", x)))
+    x = node("pool_3/_reshape", "Reshape", node("pool_3", "AvgPool", x))
+    node("softmax", "Softmax", node("softmax/logits/MatMul", "MatMul", x, node("softmax/weights", "Const", shape=weights)))
+    path.write_bytes(gd.SerializeToString())
+    return path
+
+
+def test_only_a_graph_with_the_2015_structure_is_called_comparable(tmp_path):
+    """Comparability is decided by content: the right structure passes; the same names with the
+    wrong op counts, a wrong head, the test graph with the 2015 interface, and the random Keras
+    twin do not. report.json's network carries the file's sha256 and size and every check."""
+    from gantool.atomic import sha256_file
+    from gantool.eval.inception_check import describe_network
+
+    def describe(path):
+        return describe_network(features.FeatureNet("x", str(path), 2048, None), sha256_file(path))
+
+    good = describe(structural_graph(tmp_path / "good.pb"))
+    assert good["comparable"] is True and all(c["ok"] for c in good["checks"]), good["checks"]
+    assert good["bytes"] == (tmp_path / "good.pb").stat().st_size and good["sha256"] == sha256_file(tmp_path / "good.pb")
+    assert good["ops"]["Conv2D"] == 94 and good["nodes"] == 10 + 3 * 94
+    assert {c["source"] for c in good["checks"]} == {"public", "architecture"} and "standard FID network" in good["note"]
+
+    few = describe(structural_graph(tmp_path / "few.pb", convs=3))  # right names, wrong structure
+    assert few["comparable"] is False and "NOT the standard FID network" in few["note"]
+    assert {c["fact"] for c in few["checks"] if not c["ok"]} == {"94 Conv2D ops", "94 BatchNormWithGlobalNormalization ops",
+                                                                 "94 Relu ops"}
+    head = describe(structural_graph(tmp_path / "head.pb", weights=(2048, 1000)))  # a 1000-class head
+    assert head["comparable"] is False and [c["got"] for c in head["checks"] if not c["ok"]] == [[2048, 1000]]
+    fake_inception_graph(tmp_path / "classify_image_graph_def.pb")  # parses, loads, has pool_3: not enough
+    assert describe(tmp_path / "classify_image_graph_def.pb")["comparable"] is False
+    twin = describe_network(features.random_inception(), None)
+    assert twin["comparable"] is False and twin["sha256"] is None

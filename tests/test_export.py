@@ -77,3 +77,28 @@ def test_bad_export_input(run, monkeypatch):
     monkeypatch.setitem(sys.modules, "tf2onnx", None)  # as if the [export] extra were not installed
     with pytest.raises(UsageError, match=r"gantool\[export\]"):
         export_generator(str(run / "runs/dc"), "onnx")
+
+
+def test_an_export_over_the_tolerance_is_not_kept_and_exits_1(run, monkeypatch, capsys):
+    """The exported model is made to differ from Keras by 3 levels (its interpreter's output is
+    shifted; the real export is within 1 level, so the difference is 2 to 4): with --tolerance 1
+    nothing new is kept -- an earlier export at the same path stays byte for byte -- and the
+    command exits 1 with one line; --tolerance 4 keeps it."""
+    import gantool.export as ex
+    from gantool.cli import main
+
+    real = ex._run_tflite
+    def shifted(tf, path, z):  # every pixel 3 levels away from what the model computes
+        x = real(tf, path, z).astype(int)
+        return np.where(x < 128, x + 3, x - 3).astype(np.uint8)
+
+    monkeypatch.setattr(ex, "_run_tflite", shifted)
+    dest = run / "tol.tflite"
+    dest.write_bytes(b"an earlier export")
+    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "differs from Keras by up to" in err[0] and "not kept" in err[0], err
+    assert dest.read_bytes() == b"an earlier export"
+    assert [p.name for p in run.iterdir() if p.name.startswith(".tol.tflite")] == []  # no scratch left behind
+    rc = main(["export", str(run / "runs/dc"), "--format", "tflite", "--out", str(dest), "--tolerance", "4"])
+    assert rc == 0 and dest.read_bytes() != b"an earlier export"

@@ -11,7 +11,7 @@ from gantool.errors import UsageError
 from gantool.train import progressive as pg
 from tfhelpers import tf
 from test_models import cfg
-from test_train_resume import popen, variables, wait_for
+from test_train_resume import variables
 
 
 # ---------------------------------------------------------------- the plan (pure)
@@ -145,11 +145,24 @@ def ws(tmp_path_factory):
     return root
 
 
-@pytest.mark.slow
-def test_progressive_run_grows_in_order_and_keeps_every_stage(ws):
-    res = run_cli("train", *ARGS, "--target", 16, "--ckpt-every", 1000, "--out", "runs/grow", "--json", cwd=ws, timeout=600)
+KILL_AT = 110  # a step inside the 16 px fade, after its checkpoint at 100
+
+
+COMMON = [*ARGS, "--target", 16, "--ckpt-every", 25]
+
+
+@pytest.fixture(scope="module")
+def whole(ws):
+    """One uninterrupted 203-step run, shared: the growth test reads it, the resume test compares
+    against its final checkpoint (checkpointing every 25 steps does not change the weights)."""
+    res = run_cli("train", *COMMON, "--out", "runs/pw", "--json", cwd=ws, timeout=600)
     assert res.rc == 0, res
-    run = ws / "runs/grow"
+    return ws / "runs/pw"
+
+
+@pytest.mark.slow
+def test_progressive_run_grows_in_order_and_keeps_every_stage(whole):
+    run = whole
     c = json.loads((run / "config.json").read_text())["config"]
     assert (c["size"], c["data_size"], c["batch_schedule"], c["steps"]) == (16, 32, "4:32,8:16,16:8", 203)
     recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -179,23 +192,20 @@ def test_progressive_run_grows_in_order_and_keeps_every_stage(ws):
 
 
 @pytest.mark.slow
-def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws):
-    common = [*ARGS, "--target", 16, "--ckpt-every", 25]
-    assert run_cli("train", *common, "--out", "runs/pw", cwd=ws, timeout=600).rc == 0
+def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
+    """SIGKILL at step 110 (fault point train.step), inside the 16 px fade (steps 79-140); the
+    newest checkpoint is step 100, also inside the fade, so the resumed run starts blending."""
     killed = ws / "runs/pk"
-    proc = popen(["train", *common, "--out", killed], ws)
-
-    def mid_fade_checkpoint():  # step 100 lies in the 16 px fade (steps 79-140)
-        return (killed / "checkpoints/ckpt-100.index").exists()
-
-    wait_for(mid_fade_checkpoint, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    r = run_cli("train", *COMMON, "--out", killed, cwd=ws, timeout=600, env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
+    assert r.rc == -signal.SIGKILL, r
     res = run_cli("train", "--resume", killed, "--json", cwd=ws, timeout=600)
-    assert res.rc == 0 and res.json["start_step"] >= 100 and res.json["step"] == 203, res
-    state = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
-    assert any(r.get("phase") == "fade" and r["step"] == 100 for r in state if "pfd8" in r) or res.json["start_step"] > 100
-    a, b = variables(ws / "runs/pw/checkpoints/ckpt-203"), variables(killed / "checkpoints/ckpt-203")
+    assert res.rc == 0 and res.json["start_step"] == 100 and res.json["step"] == 203, res
+    recs = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
+    at_resume = [r for r in recs if r["step"] == res.json["start_step"] and "d_loss" in r]
+    assert at_resume and all(r["res"] == 16 and r["phase"] == "fade" and 0 < r["alpha"] < 1 for r in at_resume), at_resume
+    first_after = min((r for r in recs if r["step"] > 100 and "d_loss" in r), key=lambda r: r["step"])
+    assert first_after["phase"] == "fade" and 0 < first_after["alpha"] < 1, first_after
+    a, b = variables(whole / "checkpoints/ckpt-203"), variables(killed / "checkpoints/ckpt-203")
     assert a.keys() == b.keys()
     assert not [n for n in a if not np.array_equal(a[n], b[n])]
 

@@ -69,3 +69,42 @@ def test_open_dataset_rejects_incomplete_folders(tmp_path):
     (tmp_path / "d" / "shard-00000.npz").unlink()
     with pytest.raises(DataError, match="incomplete"):
         open_dataset(tmp_path / "d")
+
+
+def test_overwrite_killed_between_its_renames_is_restored_by_the_next_read_or_prep(tmp_path):
+    """prep --overwrite SIGKILLed after moving the old dataset aside and before moving the new one in
+    (fault point pack.swap): nothing at --out, the old dataset in .NAME.old-PID, the new complete one
+    in .NAME.partial-PID. The next command touching the path -- a read (train --dry-run, with --data
+    or finding it under ./data) or a new prep -- puts the complete new dataset back first."""
+    import shutil
+
+    first = tmp_path / "first"
+    first.mkdir()
+    assert run_cli("prep", "builtin:digits", "--size", 8, "--workers", 1, "-q", cwd=first).rc == 0
+    r = run_cli("prep", "builtin:digits", "--size", 8, "--channels", 3, "--out", "data/digits_8", "--overwrite",
+                "--workers", 1, "-q", cwd=first, env={"GANTOOL_FAULT": "pack.swap"})
+    assert r.rc == -9, r
+    hidden = sorted(p.name for p in (first / "data").iterdir())
+    assert len(hidden) == 2 and not (first / "data/digits_8").exists(), hidden
+    old = next(first / "data" / n for n in hidden if ".old-" in n)
+    new = next(first / "data" / n for n in hidden if ".partial-" in n)
+    assert open_dataset(old, recover=False).channels == 1 and open_dataset(new, recover=False).channels == 3
+
+    for case in ("read-data", "read-find", "prep"):
+        ws = tmp_path / case
+        shutil.copytree(first, ws, symlinks=True)
+        if case == "prep":
+            r = run_cli("prep", "builtin:digits", "--size", 8, "--out", "data/digits_8", "--workers", 1, "-q", cwd=ws)
+            assert r.rc == 2 and "--overwrite" in r.stderr, r  # the restored dataset is there: not silently replaced
+            r = run_cli("prep", "builtin:digits", "--size", 8, "--out", "data/digits_8", "--overwrite",
+                        "--workers", 1, "-q", cwd=ws)
+            assert r.rc == 0, r
+            assert open_dataset(ws / "data/digits_8").channels == 1
+            assert [p.name for p in (ws / "data").iterdir()] == ["digits_8"]  # the stale copies are gone
+            continue
+        data = ["--data", "data/digits_8"] if case == "read-data" else []
+        r = run_cli("train", "dcgan", *data, "--dry-run", "--json", cwd=ws)
+        assert r.rc == 0, r
+        ds = open_dataset(ws / "data/digits_8", recover=False)
+        assert ds.channels == 3 and ds.load_all().shape == (1797, 8, 8, 3)
+        assert [p.name for p in (ws / "data").iterdir()] == ["digits_8"]  # the old copy went once it was safe

@@ -162,3 +162,26 @@ def test_training_moves_sample_statistics_toward_the_digits(ws):
     after = class_shares(keras.models.load_model(ws / "runs/learn/checkpoints/generator.keras", compile=False))
     assert (before >= 0.02).sum() <= 2
     assert (after >= 0.02).sum() >= 8, after
+
+
+def test_alt_every_adds_exactly_one_g_and_one_d_update_after_every_nth_step(ws):
+    """--alt-every 3 over 7 steps: extra updates after steps 3 and 6, so each optimizer has applied
+    7 + 2 updates (its iteration counter in the checkpoint), the step counter stays 7, and the
+    weights differ from the same run without it."""
+    from test_train_resume import variables
+
+    def counters(run):
+        v = variables(ws / run / "checkpoints/ckpt-7")
+        its = {n: int(x) for n, x in v.items() if n.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+        assert len(its) == 2, sorted(v)  # G's and D's optimizer
+        return its, v
+
+    for run, extra in (("runs/alt0", []), ("runs/alt3", ["--alt-every", 3])):
+        res = run_cli("train", "dcgan", "--steps", 7, *FAST, "--seed", 4, "--ckpt-every", 7, "--sample-every", 0,
+                      *extra, "--out", run, "--json", cwd=ws)
+        assert res.rc == 0 and res.json["step"] == 7, res
+    plain, a = counters("runs/alt0")
+    alt, b = counters("runs/alt3")
+    assert sorted(plain.values()) == [7, 7] and sorted(alt.values()) == [9, 9], (plain, alt)
+    weights = [n for n in a if "iterations" not in n and np.asarray(a[n]).dtype.kind == "f" and np.ndim(a[n]) > 1]
+    assert weights and any(not np.array_equal(a[n], b[n]) for n in weights)

@@ -125,8 +125,12 @@ class ShardReader:
         self._all = None
 
 
-def open_dataset(path: str | Path) -> Dataset:
+def open_dataset(path: str | Path, recover: bool = True) -> Dataset:
     path = Path(path)
+    if recover and not path.exists():  # a prep --overwrite killed between its two renames
+        from gantool.prep.pack import recover_swap  # noqa: PLC0415
+
+        recover_swap(path)
     manifest = read_json_doc(path / "manifest.json", "gantool.dataset", SUPPORTED_SCHEMAS, "gantool dataset", DataError)
     missing = [s["file"] for s in manifest.get("shards", []) if not (path / s["file"]).is_file()]
     if missing:

@@ -50,7 +50,8 @@ def render_html(result, cfg, losses: bytes | None, history: dict) -> str:
     net = result.network
     net_html = ("<p>No Inception network was used.</p>" if net is None else
                 f"<p>Features: <b>{html.escape(net['name'])}</b> <small>({html.escape(net['source'])})</small><br>"
-                f"<span class={'' if net['comparable'] else 'note'}>{html.escape(net['note'])}</span></p>")
+                f"<span class={'' if net['comparable'] else 'note'}>{html.escape(net['note'])}</span></p>"
+                + _checks_html(net))
     notes = "".join(f"<li class=note>{html.escape(n)}</li>" for n in result.notes)
     hist = ""
     if history:
@@ -128,3 +129,11 @@ def write_reports(result, cfg, st, out: Path) -> None:
     write_report_json(result, cfg, out)
     for rec in metric_lines(result, step, time.time()):
         log.append(rec)
+
+
+def _checks_html(net: dict) -> str:
+    """What was checked to call the network the 2015 FID graph (gantool.eval.inception_check)."""
+    rows = "".join(f"<li>{'ok' if c['ok'] else 'FAILED'}: {html.escape(c['fact'])} <small>({html.escape(c['source'])})</small></li>"
+                   for c in net.get("checks", []))
+    ident = f"sha256 {net.get('sha256')}, {net.get('bytes')} bytes" if net.get("sha256") else ""
+    return f"<p><small>{html.escape(ident)}</small></p><ul>{rows}</ul>" if rows or ident else ""

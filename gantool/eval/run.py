@@ -23,6 +23,7 @@ from gantool.data.shards import open_dataset
 from gantool.errors import UsageError
 from gantool.eval import features, sources
 from gantool.eval.cache import FeatureCache, net_digest
+from gantool.eval.inception_check import describe_network
 from gantool.eval.metrics import METRICS, Context, Inputs
 from gantool.eval.nn import pixel_features
 from gantool.eval.report import write_reports
@@ -247,12 +248,8 @@ def _write_images(metrics: dict, x: Inputs, ctx: Context) -> dict:
 
 
 def _network_doc(net) -> dict | None:
-    if net is None:
-        return None
-    standard = net.name.startswith("inception-2015-12-05")
-    return {"name": net.name, "source": net.source, "sha256": net_digest(net), "comparable": standard,
-            "note": ("the standard FID network: numbers comparable with published FIDs at the same image count"
-                     if standard else "NOT the standard FID network: compare these numbers only with each other")}
+    """The network's name, file digest and whether it is the 2015 FID graph, decided by its content."""
+    return None if net is None else describe_network(net, net_digest(net))
 
 
 def run_eval(cfg, progress: Callable | None = None) -> EvalResult:

@@ -5,11 +5,13 @@ files and folders, non-UTF-8 names. prep must not crash, must say what became of
 and must pack the good ones with the right pixels."""
 
 import collections
-import ctypes
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -224,44 +226,74 @@ def test_decompression_bombs_are_refused_from_the_header(tmp_path, corpus):
         assert e.value.reason == "too_large" and time.monotonic() - t0 < 1.0
 
 
-def _drop_read_override():
-    """preexec_fn: remove CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so the
-    exec'd gantool (still uid 0) obeys file permission bits like any user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
-        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+NOBODY = 65534
+
+
+def _prep_as_nobody(args: list, base: Path) -> CliResult:
+    """Run `gantool prep ARGS` through gantool.cli.main in a forked child that has given up root for
+    user and group nobody (65534), so file permission bits apply to it as to any user. (An exec'd
+    entry point cannot be used: the interpreter lives under /root, which nobody cannot enter; so
+    the parent first runs the same prep path once, importing every module it needs.)"""
+    from gantool.cli import main
+
+    warm = base / "warm"
+    warm.mkdir()
+    Image.fromarray(hc.flat((1, 2, 3))).save(warm / "w.png")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["prep", str(warm), "--crop", "center", "--size", "16", "--out", str(base / "warm_ds"),
+                     "--workers", "1", "--json", "-q"]) == 0
+    out, err = base / "stdout", base / "stderr"
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 99
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            with open(out, "w") as fo, open(err, "w") as fe:
+                sys.stdout, sys.stderr = fo, fe
+                code = main([str(a) for a in args])
+                fo.flush(), fe.flush()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    proc = subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), out.read_text(), err.read_text())
+    return CliResult(proc)
 
 
 def test_permission_denied_files_and_folders_are_skipped_as_unreadable(tmp_path):
-    src = tmp_path / "perm"
+    """Run as an unprivileged user: as root, gantool runs as nobody (a forked child that dropped
+    root) in a scratch folder nobody can reach (pytest's tmp_path is private to root); as any
+    other user, through the entry point as that user. Never skipped."""
+    root_run = os.geteuid() == 0
+    base = Path(tempfile.mkdtemp(prefix="gantool-perm-")) if root_run else tmp_path
+    src = base / "perm"
     (src / "locked_dir").mkdir(parents=True)
     Image.fromarray(hc.flat((50, 60, 70))).save(src / "ok.png")
     Image.fromarray(hc.flat((70, 60, 50))).save(src / "locked.png")
     Image.fromarray(hc.flat((60, 50, 70))).save(src / "locked_dir" / "in.png")
+    if root_run:
+        os.chmod(base, 0o777)  # nobody writes the dataset and its output here
+        os.chmod(src, 0o755)
     os.chmod(src / "locked.png", 0)
     os.chmod(src / "locked_dir", 0)
-    args = [GANTOOL, "prep", src, "--crop", "center", "--size", 16, "--out", tmp_path / "ds", "--workers", 1, "--json", "-q"]
-    preexec = None
+    args = ["prep", src, "--crop", "center", "--size", 16, "--out", base / "ds", "--workers", 1, "--json", "-q"]
     try:
-        if os.access(src / "locked.png", os.R_OK):  # root: permissions do not stop reads
-            assert os.geteuid() == 0
-            try:
-                subprocess.run(["true"], preexec_fn=_drop_read_override, check=True)
-            except (OSError, subprocess.SubprocessError) as e:
-                pytest.skip(f"running as root and cannot drop CAP_DAC_OVERRIDE to test permissions: {e}")
-            preexec = _drop_read_override
-        proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL, preexec_fn=preexec)
+        if root_run:
+            res = _prep_as_nobody(args, base)
+            assert (base / "ds").stat().st_uid == NOBODY  # it really ran as nobody
+        else:
+            res = run_cli(*args)
+        assert res.rc == 0, res
+        assert res.json["count"] == 1 and res.json["skipped"] == {"unreadable": 2}, res
+        skipped = {s["source"]: s for s in open_dataset(base / "ds").manifest["skipped"]}
+        assert set(skipped) == {"locked.png", "locked_dir"}
+        assert all(s["detail"] == "Permission denied" for s in skipped.values())
     finally:
         os.chmod(src / "locked.png", 0o644)
         os.chmod(src / "locked_dir", 0o755)
-    res = CliResult(proc)
-    assert res.rc == 0, res
-    assert res.json["count"] == 1 and res.json["skipped"] == {"unreadable": 2}, res
-    skipped = {s["source"]: s for s in open_dataset(tmp_path / "ds").manifest["skipped"]}
-    assert set(skipped) == {"locked.png", "locked_dir"}
-    assert all(s["detail"] == "Permission denied" for s in skipped.values())
+        if root_run:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def test_only_bad_files_exit_1_with_one_line_and_no_dataset(tmp_path, corpus):
