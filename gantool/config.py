@@ -87,7 +87,7 @@ class PrepConfig:
         if self.shard_size is not None and self.shard_size < 1:
             raise UsageError(f"--shard-size: must be >= 1, got {self.shard_size}")
         out = Path(self.out)
-        from gantool.prep.pack import recover_swap  # noqa: PLC0415
+        from gantool.data.swap import recover_swap  # noqa: PLC0415
 
         recover_swap(out)  # a killed --overwrite's dataset is back at --out before it is judged
         if out.exists() and not out.is_dir():

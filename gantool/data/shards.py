@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from gantool.atomic import read_json_doc
+from gantool.data.swap import recover_swap
 from gantool.errors import DataError
 
 SUPPORTED_SCHEMAS = (1,)
@@ -128,8 +129,6 @@ class ShardReader:
 def open_dataset(path: str | Path, recover: bool = True) -> Dataset:
     path = Path(path)
     if recover and not path.exists():  # a prep --overwrite killed between its two renames
-        from gantool.prep.pack import recover_swap  # noqa: PLC0415
-
         recover_swap(path)
     manifest = read_json_doc(path / "manifest.json", "gantool.dataset", SUPPORTED_SCHEMAS, "gantool dataset", DataError)
     missing = [s["file"] for s in manifest.get("shards", []) if not (path / s["file"]).is_file()]

@@ -41,7 +41,7 @@ def find_dataset(root: str | Path = "data", size: int | None = None, multiples: 
     """The one dataset under `root` (with `size` when given), or a UsageError listing them.
     With `multiples` (pggan downscales on the fly), when no dataset has exactly `size`, the
     ones whose side is size * 2^j qualify, smallest first."""
-    from gantool.prep.pack import recover_swaps_under  # noqa: PLC0415
+    from gantool.data.swap import recover_swaps_under  # noqa: PLC0415
 
     root = Path(root)
     recover_swaps_under(root)  # a dataset a killed prep --overwrite left hidden comes back first
