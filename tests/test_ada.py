@@ -102,6 +102,16 @@ def test_gradients_flow_to_the_input_images():
     assert np.isfinite(g).all() and np.abs(g).sum() > 0 and (np.abs(g).reshape(4, -1).max(axis=1) > 0).all()
 
 
+def test_inside_a_tf_function_with_a_variable_p_it_matches_eager():
+    t = tf()
+    from gantool.train.ada import augment
+
+    x = t.constant(images(n=4, size=16))
+    p = t.Variable(0.6)
+    graph = t.function(lambda x: augment(x, p, draws(n=4)))
+    np.testing.assert_allclose(np.asarray(graph(x)), np.asarray(augment(x, p, draws(n=4))), atol=1e-6)
+
+
 def test_same_seed_and_step_give_identical_output_other_seed_or_step_differ():
     x = images(n=8)
     a, b = run(x, 0.8, seed=3, step=7), run(x, 0.8, seed=3, step=7)
