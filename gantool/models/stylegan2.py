@@ -161,7 +161,8 @@ def build_discriminator(size: int, channels: int, filters: int, max_filters: int
     x = ScaledLeakyReLU(name="fromrgb_act")(EqualizedConv2D(nf(size), 1, gain=1.0, name="fromrgb")(img))
     r = size
     while r > 4:
-        skip = EqualizedConv2D(nf(r // 2), 1, gain=1.0, name=f"b{r}_skip")(Resample2D(up=False, name=f"b{r}_skip_down")(x))
+        down = Resample2D(up=False, name=f"b{r}_skip_down")(x)
+        skip = EqualizedConv2D(nf(r // 2), 1, gain=1.0, name=f"b{r}_skip")(down)
         x = ScaledLeakyReLU(name=f"b{r}_conv0_act")(EqualizedConv2D(nf(r), 3, gain=1.0, name=f"b{r}_conv0")(x))
         x = Resample2D(up=False, name=f"b{r}_down")(x)
         x = ScaledLeakyReLU(name=f"b{r}_conv1_act")(EqualizedConv2D(nf(r // 2), 3, gain=1.0, name=f"b{r}_conv1")(x))
