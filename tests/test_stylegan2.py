@@ -205,6 +205,28 @@ def test_noise_strength_starts_at_zero_so_noise_changes_nothing_until_it_is_set(
     np.testing.assert_array_equal(np.asarray(G(z)), b1)  # same seed, same noise
 
 
+def test_const_and_none_noise_modes_are_deterministic(tmp_path):
+    from gantool.models.stylegan2 import set_noise_mode
+    from gantool.models.stylegan2_layers import NoiseInjection
+
+    G, _, parts = tiny(8, 3)
+    for la in parts.synthesis.layers:
+        if isinstance(la, NoiseInjection):
+            la.strength.assign(np.full(la.strength.shape, 0.5, np.float32))
+    z = zs()
+    set_noise_mode(G, "none")
+    quiet = np.asarray(G(z))
+    np.testing.assert_array_equal(np.asarray(G(z)), quiet)
+    set_noise_mode(G, "const")
+    fixed = np.asarray(G(z))
+    np.testing.assert_array_equal(np.asarray(G(z)), fixed)
+    assert np.abs(fixed - quiet).max() > 1e-3
+    back = round_trip(G, z, tmp_path)  # the mode and the stored noise travel with the .keras file
+    assert {la.mode for la in back.get_layer("synthesis").layers if isinstance(la, NoiseInjection)} == {"const"}
+    with pytest.raises(ValueError, match="noise mode"):
+        set_noise_mode(G, "loud")
+
+
 def test_w_avg_moves_toward_the_batch_mean_only_in_training():
     G, _, parts = tiny(8, 1)
     z = zs(8)

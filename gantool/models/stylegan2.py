@@ -101,6 +101,17 @@ def reseed_noise(model, seed: int | Any) -> None:
         state.assign(ops.cast(ops.stack([ops.cast(seed, "int64"), ops.cast(i, "int64")]), state.dtype))
 
 
+def set_noise_mode(model, mode: str) -> None:
+    """'random' | 'const' | 'none' for every NoiseInjection (set before tracing/exporting)."""
+    from gantool.models.stylegan2_layers import NoiseInjection  # noqa: PLC0415
+
+    if mode not in NoiseInjection.MODES:
+        raise ValueError(f"noise mode {mode!r}: one of {', '.join(NoiseInjection.MODES)}")
+    for layer in _walk(model):
+        if isinstance(layer, NoiseInjection):
+            layer.mode = mode
+
+
 def _walk(model):
     for layer in getattr(model, "layers", []):
         yield layer

@@ -16,7 +16,8 @@ Activations are leaky ReLU(0.2) times sqrt(2) (ScaledLeakyReLU), the layers' gai
   toRGB: 1x1, no demodulation, style scaled by 1/sqrt(fan_in) as in the paper.
 - NoiseInjection: x + strength[c] * N(0, 1) per pixel (one noise map shared by the channels);
   strength starts at 0. Noise comes from the layer's SeedGenerator (its state is a non-trainable
-  variable of the model, so checkpoints carry it; `reseed` sets it from a step seed).
+  variable of the model, so checkpoints carry it; stylegan2.reseed_noise sets it from a step
+  seed); mode 'const' uses a stored fixed map instead, 'none' no noise (stylegan2.set_noise_mode).
 - ConstantInput(ws): the learned 4x4 constant, tiled to the batch.
 - Resample2D: up (zero insertion, x4 gain) or down (every second pixel) by 2 with the separable
   [1, 3, 3, 1] binomial low-pass (upfirdn: pad (2, 1) when upsampling, (1, 1) when downsampling).
@@ -123,21 +124,36 @@ class ModulatedConv2D(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="gantool")
 class NoiseInjection(keras.layers.Layer):
-    def __init__(self, seed: int = 0, **kw):
+    """mode 'random': fresh N(0, 1) noise per call; 'const': a fixed noise map stored with the
+    layer (deterministic sampling and export); 'none': no noise."""
+
+    MODES = ("random", "const", "none")
+
+    def __init__(self, seed: int = 0, mode: str = "random", **kw):
         super().__init__(**kw)
-        self.seed = seed
+        if mode not in self.MODES:
+            raise ValueError(f"noise mode {mode!r}: one of {', '.join(self.MODES)}")
+        self.seed, self.mode = seed, mode
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         self.strength = self.add_weight(shape=(int(input_shape[-1]),), initializer="zeros", name="strength")
+        self.const = self.add_weight(shape=(int(input_shape[1]), int(input_shape[2]), 1), trainable=False,
+                                     initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed),
+                                     name="const_noise")
 
     def call(self, x):
-        shape = ops.shape(x)
-        noise = keras.random.normal((shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=x.dtype)
+        if self.mode == "none":
+            return x
+        if self.mode == "const":
+            noise = ops.cast(self.const, x.dtype)[None]
+        else:
+            shape = ops.shape(x)
+            noise = keras.random.normal((shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=x.dtype)
         return x + noise * ops.cast(self.strength, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        return {**super().get_config(), "seed": self.seed, "mode": self.mode}
 
 
 @keras.saving.register_keras_serializable(package="gantool")
