@@ -229,7 +229,8 @@ class Loop:
         from gantool.data.pipeline import make_dataset  # noqa: PLC0415
         from gantool.train import distribute  # noqa: PLC0415
 
-        data = iter(make_dataset(self.ds, seg.batch, self.cfg.seed, start_image=self.images))
+        data = iter(make_dataset(self.ds, seg.batch, self.cfg.seed, start_image=self.images,
+                                 subset=self.cfg.subset))
         while not seg.done(self.step, self.images):
             batch = next(data)
             alpha = np.float32(seg.alpha(self.images))
@@ -284,6 +285,7 @@ class Loop:
         now = time.monotonic()
         rec = {"step": self.step, "kimg": self.images / 1000, **self.stage(seg, float(alpha)),
                **{k: v / self.n_log for k, v in self.acc.items()},
+               **({"ada_p": self.last["ada_p"]} if "ada_p" in self.last else {}),  # p now, not its mean
                "img_per_s": self.n_log * seg.batch / max(now - self.t_log, 1e-9),
                "elapsed": self.elapsed0 + now - self.t_start, "time": time.time()}
         self.metrics.append(rec)

@@ -19,6 +19,20 @@ from gantool.tfquiet import import_tf
 
 
 @dataclass
+class AdaState:
+    """--augment ada's state: the augmentation probability p and, over the current interval of
+    gantool.train.ada.INTERVAL steps, the sum of the steps' mean sign(D(real)) and their count."""
+    p: Any
+    sign_sum: Any
+    count: Any
+
+    @classmethod
+    def create(cls):
+        tf = import_tf()
+        return cls(*(tf.Variable(0.0, dtype=tf.float32, trainable=False, name=n) for n in ("ada_p", "ada_sign_sum", "ada_count")))
+
+
+@dataclass
 class TrainState:
     cfg: Any
     G: Any
@@ -31,10 +45,15 @@ class TrainState:
     nets: Any = None      # pggan: ProgressiveNets holding every level's layers
     nets_ema: Any = None  # pggan: the EMA copy's layers
     dist: Any = None      # gantool.train.distribute.Dist
+    ada: Any = None       # --augment ada: AdaState (p and the r_t accumulators)
+    extra: dict = None    # a variant's own checkpointed variables (name -> tf.Variable), e.g. stylegan2's pl_mean
 
     def checkpoint(self):
         tf = import_tf()
         parts = dict(opt_g=self.opt_g, opt_d=self.opt_d, step=self.step, images=self.images)
+        if self.ada is not None:
+            parts.update(ada_p=self.ada.p, ada_sign_sum=self.ada.sign_sum, ada_count=self.ada.count)
+        parts.update(self.extra or {})
         if self.nets is not None:
             parts.update(generator_layers=self.nets.g_layers(), discriminator_layers=self.nets.d_layers())
             if self.nets_ema is not None:
@@ -70,6 +89,8 @@ def build_state(cfg, dist=None) -> TrainState:
     dist = dist or make("default")
     with dist.scope():
         state = _build_state(cfg)
+        if getattr(cfg, "augment", "") == "ada":
+            state.ada = AdaState.create()
     state.dist = dist
     return state
 

@@ -6,6 +6,9 @@ Order inside `train_step(batch_uint8, alpha)` (the pieces are methods of `Step`)
      + gp_weight * GP + drift * D(real)^2 (wgan-gp) + r1 / 2 * R1 (when --r1 > 0).
   2. G update on fresh z: loss = g_loss(D(augment(G(z)) + noise)).
   3. EMA of G's weights (when --ema > 0), decay warmed up as min(ema, (1 + t) / (10 + t)).
+  4. --augment ada: the step's mean sign(D(real)) is accumulated; every ada.INTERVAL steps p moves
+     toward --ada-target (gantool.train.ada.adjust_p, in the graph) and the accumulators reset.
+     D sees ada.augment(x, p) of real and fake images in both updates.
 `alt_step(real)` is the megapixel report's extra alternating update: one more G update followed
 by one more D update on the same real batch with fresh z (see gantool.train.loop for when).
 Noise sigmas fall linearly from their start value to 0 at the last step.
@@ -30,6 +33,7 @@ from gantool.images import to_float
 from gantool.models import losses
 from gantool.models.base import spec_of
 from gantool.tfquiet import import_tf
+from gantool.train import ada
 from gantool.train.augment import augment
 
 # fold-in tags: which update of a step a draw belongs to
@@ -119,6 +123,8 @@ class Step:
         self.total = float(self.cfg.steps)
         self.fading, self.factor = fading, factor
         self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
+        self.ada = state.ada if self.cfg.augment == "ada" else None
+        self.d_extras = 3 if self.ada is not None else 2  # + mean sign(D(real)) for ADA's r_t
 
     # ---- the models, with alpha as a second input while a stage fades in
     def with_alpha(self, x, alpha):
@@ -160,7 +166,9 @@ class Step:
     def d_view(self, x, draws):
         """What D sees of an image batch: augmented, plus instance noise."""
         cfg = self.cfg
-        if cfg.augment:
+        if self.ada is not None:
+            x = ada.augment(x, self.ada.p, draws)
+        elif cfg.augment:
             x = augment(x, cfg.augment, draws)
         if cfg.instance_noise > 0:
             x = x + self.anneal(cfg.instance_noise) * draws.normal(self.tf.shape(x))
@@ -194,7 +202,10 @@ class Step:
             gp, drift = self.wgan_terms(real.shape[0], r, f, real_s, alpha, draws)
             loss += gp
             loss += drift
-        return loss, [tf.reduce_mean(tf.cast(real_s, tf.float32)), tf.reduce_mean(tf.cast(fake_s, tf.float32))]
+        scores = [tf.reduce_mean(tf.cast(real_s, tf.float32)), tf.reduce_mean(tf.cast(fake_s, tf.float32))]
+        if self.ada is not None:
+            scores.append(tf.reduce_mean(tf.sign(tf.cast(real_s, tf.float32))))
+        return loss, scores
 
     def wgan_terms(self, n, r, f, real_s, alpha, draws):
         """(gp_weight * gradient penalty on random mixes of real and fake, drift * D(real)^2)."""
@@ -262,8 +273,9 @@ class Step:
         return loss, aux
 
     def d_update(self, real, alpha, key, offset):
-        loss, (real_score, fake_score) = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, 2)
-        return loss, real_score, fake_score
+        """-> (loss, {real_score, fake_score[, ada_rt]})"""
+        loss, aux = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, self.d_extras)
+        return loss, dict(zip(("real_score", "fake_score", "ada_rt"), aux))
 
     def g_update(self, real, alpha, key, offset):
         return self.update(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, 0)[0]
@@ -290,16 +302,16 @@ class Step:
     def replica_train(self, batch, alpha, kd, kg):
         real = self.real_view(batch, alpha)
         offset = self.replica_offset(real)
-        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
+        d_loss, scores = self.d_update(real, alpha, kd, offset)
         g_loss = self.g_update(real, alpha, kg, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+        return {"d_loss": d_loss, "g_loss": g_loss, **scores}
 
     def replica_alt(self, batch, alpha, kg, kd):
         real = self.real_view(batch, alpha)
         offset = self.replica_offset(real)
         g_loss = self.g_update(real, alpha, kg, offset)
-        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+        d_loss, scores = self.d_update(real, alpha, kd, offset)
+        return {"d_loss": d_loss, "g_loss": g_loss, **scores}
 
     def mean(self, out):
         return {k: self.strategy.reduce(self.tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
@@ -311,6 +323,7 @@ class Step:
         keys = (step_key(seed, state.step, D_TAG), step_key(seed, state.step, G_TAG))
         out = self.mean(self.strategy.run(self.replica_train, args=(batch, alpha, *keys)))
         self.ema_update()
+        self.ada_adjust(out)
         state.step.assign_add(1)
         state.images.assign_add(self.global_batch)
         return out
@@ -322,4 +335,22 @@ class Step:
         keys = (step_key(seed, state.step, ALT_G_TAG), step_key(seed, state.step, ALT_D_TAG))
         out = self.mean(self.strategy.run(self.replica_alt, args=(batch, alpha, *keys)))
         self.ema_update()
+        if self.ada is not None:
+            out["ada_p"] = self.ada.p.read_value()
         return out
+
+    def ada_adjust(self, out):
+        """--augment ada: accumulate this step's mean sign(D(real)); at the end of every
+        ada.INTERVAL steps move p (ada.adjust_p's rule, in the graph) and reset; out gets p."""
+        if self.ada is None:
+            return
+        tf, a, cfg = self.tf, self.ada, self.cfg
+        total = a.sign_sum.assign_add(out["ada_rt"])
+        count = a.count.assign_add(1.0)
+        due = tf.equal((self.state.step + 1) % ada.INTERVAL, 0)
+        rt = total / count
+        move = tf.sign(rt - cfg.ada_target) * (self.global_batch * ada.INTERVAL / (cfg.ada_kimg * 1000.0))
+        a.p.assign(tf.where(due, tf.clip_by_value(a.p + move, 0.0, 1.0), a.p))
+        a.sign_sum.assign(tf.where(due, 0.0, total))
+        a.count.assign(tf.where(due, 0.0, count))
+        out["ada_p"] = a.p.read_value()
