@@ -130,13 +130,13 @@ AUGMENT_KINDS = ("ada", "diff", "none")
 
 
 def normalise_argv(args: list[str]) -> list[str]:
-    """`--augment` keeps its old flag form: a bare --augment (no kind after it) is --augment diff,
+    """`--augment` keeps its old flag form: a bare --augment (last, or before another option) is --augment diff,
     and --no-augment is --augment none."""
     out = []
     for i, a in enumerate(args):
         if a == "--no-augment":
             out += ["--augment", "none"]
-        elif a == "--augment" and (i + 1 == len(args) or args[i + 1] not in AUGMENT_KINDS):
+        elif a == "--augment" and (i + 1 == len(args) or args[i + 1].startswith("-")):
             out += ["--augment", "diff"]
         else:
             out.append(a)

@@ -204,3 +204,52 @@ def build(size: int, channels: int, z_dim: int = 512, w_dim: int = 512, map_laye
     G = keras.Model(z, synthesis(ws), name="generator")
     D = build_discriminator(size, channels, filters, max_filters)
     return G, D, Parts(mapping=mapping, synthesis=synthesis, num_ws=num_ws(size), tracker=tracker)
+
+
+# ---- the `stylegan2` variant: its settings, and its training recipe (gantool.train.stylegan2_recipe)
+
+def _build_variant(cfg):
+    """(G, D) for a TrainConfig; w has z's size (512 by default, as in the paper)."""
+    G, D, _ = build(cfg.size, cfg.channels, z_dim=cfg.z_dim, w_dim=cfg.z_dim, map_layers=cfg.map_layers,
+                    filters=cfg.filters, max_filters=cfg.max_filters)
+    return G, D
+
+
+def _check(size: int, cfg) -> None:
+    from gantool.errors import UsageError  # noqa: PLC0415
+
+    try:
+        levels(size)
+    except ValueError as e:
+        raise UsageError(f"--data: {e}") from None
+    if cfg.latent != "normal":
+        raise UsageError(f"--latent {cfg.latent}: stylegan2's mapping network takes normal z")
+
+
+def _recipe(cfg, G):
+    from gantool.train.stylegan2_recipe import StyleGAN2Recipe  # noqa: PLC0415
+
+    return StyleGAN2Recipe(cfg, G)
+
+
+def _register() -> None:
+    from gantool.models.base import VARIANTS, ModelSpec  # noqa: PLC0415
+
+    VARIANTS.register("stylegan2")(ModelSpec(
+        name="stylegan2",
+        summary="Karras et al. StyleGAN2 (config F) with lazy R1, path length reg, style mixing, EMA; 4*2^k px",
+        build=_build_variant,
+        check=_check,
+        defaults={"batch": 32, "filters": FILTERS, "max_filters": MAX_FILTERS, "z_dim": 512, "latent": "normal",
+                  "loss": "bce", "lr_g": 0.002, "lr_d": 0.002, "beta1": 0.0, "beta2": 0.99},
+        honours=frozenset({"filters", "max_filters"}),
+        why_not={"kernel": "its convolutions are 3x3 (1x1 toRGB/fromRGB)",
+                 "spectral_norm": "its D uses equalized learning rate and R1 instead"},
+        options={"map_layers": "a mapping network is {owner}'s; {variant} has none",
+                 "ema_kimg": "{owner}'s EMA half-life; {variant} takes --ema DECAY"},
+        refuses={"ema": "its G EMA is always on, by half-life: --ema-kimg"},
+        recipe=_recipe,
+    ))
+
+
+_register()

@@ -37,6 +37,7 @@ from gantool.images import grid, write_png
 from gantool.latent import fixed_latents
 
 PFD_SAMPLES = 256
+LEVELS = ("ada_p", "pl_mean")  # logged as their value at the line's step (the others: means since the last line)
 
 
 @dataclass
@@ -285,7 +286,7 @@ class Loop:
         now = time.monotonic()
         rec = {"step": self.step, "kimg": self.images / 1000, **self.stage(seg, float(alpha)),
                **{k: v / self.n_log for k, v in self.acc.items()},
-               **({"ada_p": self.last["ada_p"]} if "ada_p" in self.last else {}),  # p now, not its mean
+               **{k: self.last[k] for k in LEVELS if k in self.last},  # their value now, not a mean
                "img_per_s": self.n_log * seg.batch / max(now - self.t_log, 1e-9),
                "elapsed": self.elapsed0 + now - self.t_start, "time": time.time()}
         self.metrics.append(rec)
