@@ -61,9 +61,11 @@ def losses_png(records: list[dict], title: str = "") -> bytes | None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     steps = [r["step"] for r in rows]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
-    for ax, key, name, colour in ((axes[0], "d_loss", "Discriminator loss", "tab:blue"),
-                                  (axes[1], "g_loss", "Generator loss", "tab:orange")):
+    panels = [("d_loss", "Discriminator loss", "tab:blue"), ("g_loss", "Generator loss", "tab:orange")]
+    if all("ada_p" in r for r in rows):  # --augment ada: its probability p beside the losses
+        panels.append(("ada_p", "ADA augmentation probability p", "tab:green"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), dpi=100)
+    for ax, (key, name, colour) in zip(axes, panels):
         ax.plot(steps, [r[key] for r in rows], color=colour, linewidth=1.2)
         ax.set_title(name)
         ax.set_xlabel("step")
