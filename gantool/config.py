@@ -7,6 +7,7 @@ before any work starts, and printed by --dry-run.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,6 +293,12 @@ class SampleConfig:
     interpolate: int | None = None  # latent walk through K points
     frames: int = 12                # frames between two walk points
     fps: int = 12
+    psi: float | None = None        # models with a mapping network: truncation toward the mean w
+    mix: str | None = None          # style-mixing grid: the rows' seeds (coarse styles) ...
+    mix_cols: str | None = None     # ... and the columns' seeds (the other styles)
+    mix_cutoff: int | None = None   # ws taken from the row (None: the coarse ones, gantool.run.styles)
+
+    MIX_MAX = 32  # seeds per side of the mixing grid
 
     def validate(self) -> "SampleConfig":
         checks = [
@@ -305,14 +312,22 @@ class SampleConfig:
             (self.frames >= 1, "--frames", "must be >= 1", self.frames),
             (1 <= self.fps <= 120, "--fps", "must be in [1, 120]", self.fps),
             (self.resolution is None or self.resolution >= 4, "--resolution", "must be >= 4", self.resolution),
+            (self.psi is None or math.isfinite(self.psi), "--psi", "must be a finite number", self.psi),
+            (self.mix_cols is None or self.mix is not None, "--mix-cols", "needs --mix (the rows' seeds)", None),
+            (self.mix is None or self.mix_cols is not None, "--mix", "needs --mix-cols (the columns' seeds)", None),
+            (self.mix_cutoff is None or self.mix is not None, "--mix-cutoff", "needs --mix and --mix-cols", None),
+            (self.mix_cutoff is None or self.mix_cutoff >= 0, "--mix-cutoff", "must be >= 0", self.mix_cutoff),
         ]
         for ok, flag, msg, value in checks:
             if not ok:
                 raise UsageError(f"{flag}: {msg}" + (f", got {value!r}" if value is not None else ""))
-        if self.seeds is not None:
-            from gantool.sample import parse_seeds  # noqa: PLC0415
+        from gantool.sample import parse_seeds  # noqa: PLC0415
 
+        if self.seeds is not None:
             parse_seeds(self.seeds)
+        for flag, text in (("--mix", self.mix), ("--mix-cols", self.mix_cols)):
+            if text is not None and len(parse_seeds(text, flag)) > self.MIX_MAX:
+                raise UsageError(f"{flag}: at most {self.MIX_MAX} seeds per side of the mixing grid")
         return self
 
     def to_dict(self) -> dict:

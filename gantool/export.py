@@ -1,7 +1,9 @@
 """Export the generator alone: input z (float32, [N, z_dim]), output images uint8 NHWC with the
 [-1, 1] -> [0, 255] scaling built in. Each export is run on fixed z right after it is written
 and compared with Keras; an export that differs by more than the tolerance (in 0-255 levels)
-is not kept.
+is not kept. Generators with a mapping network (stylegan2) are exported with their per-pixel
+noise fixed (the stored maps) and, with --psi, truncation toward the mean w baked in
+(gantool.run.styles); psi is not an input.
 
 All three go through Keras' own exporters on a wrapper model z -> G -> ToUint8:
 - savedmodel: a TF SavedModel folder (`tf.saved_model.load(p).serve(z)`; signature serve).
@@ -11,6 +13,7 @@ All three go through Keras' own exporters on a wrapper model z -> G -> ToUint8:
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -22,6 +25,7 @@ import numpy as np
 
 from gantool.errors import RunError, UsageError
 from gantool.run.generator import load_generator
+from gantool.run.styles import fix_noise, with_psi
 from gantool.sample import z_for
 from gantool.tfquiet import import_tf, silenced_stderr
 
@@ -43,6 +47,7 @@ class ExportResult:
     tolerance: int
     bytes: int
     seconds: float
+    psi: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,11 +79,14 @@ def _size(path: Path) -> int:
 
 
 def export_generator(source: str, fmt: str, out: str | None = None, resolution: int | None = None,
-                     ema: bool | None = None, tolerance: int = 1, check: int = 16, seed: int = 0) -> ExportResult:
+                     ema: bool | None = None, tolerance: int = 1, check: int = 16, seed: int = 0,
+                     psi: float | None = None) -> ExportResult:
     if fmt not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if tolerance < 0:
         raise UsageError(f"--tolerance: must be >= 0, got {tolerance}")
+    if psi is not None and not math.isfinite(psi):
+        raise UsageError(f"--psi: must be a finite number, got {psi}")
     t0 = time.monotonic()
     tf = import_tf()
     if fmt == "onnx":
@@ -89,11 +97,13 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
         except ImportError:
             raise UsageError("--format onnx needs tf2onnx and onnxruntime: pip install 'gantool[export]'") from None
     gen = load_generator(source, resolution, ema)
+    fix_noise(gen)  # per-pixel noise inputs (stylegan2) use their stored fixed maps
+    gen = with_psi(gen, psi)  # truncation toward the mean w baked in
     channels = int(gen.model.output_shape[-1])
     if out is None:
         base = Path(gen.run_dir) / "export" if gen.run_dir else Path("export")
         stem = Path(gen.file).name.replace(".keras", "") if Path(gen.file).suffix == ".keras" else f"generator-{gen.resolution}px"
-        out = str(base / (stem + SUFFIX[fmt]))
+        out = str(base / (stem + (f"-psi{psi:g}" if psi is not None else "") + SUFFIX[fmt]))
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
     z = np.stack([z_for(seed, i, gen.z_dim, gen.latent) for i in range(check)])
@@ -132,7 +142,7 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(format=fmt, path=str(dest), generator=gen.file, z_dim=gen.z_dim, resolution=gen.resolution,
                         channels=channels, max_diff=max_diff, mismatched_pixels=mismatched, checked_images=check,
-                        tolerance=tolerance, bytes=_size(dest), seconds=time.monotonic() - t0)
+                        tolerance=tolerance, bytes=_size(dest), seconds=time.monotonic() - t0, psi=psi)
 
 
 def tflite_interpreter(tf, path: Path):

@@ -19,19 +19,19 @@ from gantool.errors import UsageError
 from gantool.latent import draw_z, interpolate, z_for  # noqa: F401  (the z sampler lives in gantool.latent)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] (order kept, ranges inclusive)."""
+def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7] (order kept, ranges inclusive); errors name `flag`."""
     out: list[int] = []
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not m:
-            raise UsageError(f"--seeds: {part!r} is not N or A-B (e.g. 0-35,42)")
+            raise UsageError(f"{flag}: {part!r} is not N or A-B (e.g. 0-35,42)")
         a, b = int(m.group(1)), int(m.group(2) or m.group(1))
         if b < a:
-            raise UsageError(f"--seeds: range {part!r} runs backwards")
+            raise UsageError(f"{flag}: range {part!r} runs backwards")
         if b - a > 10_000_000:
-            raise UsageError(f"--seeds: range {part!r} is too long")
+            raise UsageError(f"{flag}: range {part!r} is too long")
         out.extend(range(a, b + 1))
     if not out:
-        raise UsageError("--seeds: no seeds given")
+        raise UsageError(f"{flag}: no seeds given")
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import time
 import zipfile
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from gantool.atomic import pid_alive, write_bytes, write_json
 from gantool.errors import UsageError
 from gantool.images import generation_batch, grid, write_png
 from gantool.run.generator import Generator, check_latent_options, load_generator
+from gantool.run.styles import fix_noise, mix_grid, require_styles, with_psi
 from gantool.sample import interpolate, parse_seeds, z_for
 
 GRID_MAX = 100
@@ -45,6 +47,8 @@ class SampleResult:
     resolution: int
     ema: bool
     seconds: float
+    psi: float | None = None
+    mix: dict | None = None  # the style-mixing grid: file, rows, cols, cutoff, num_ws
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -63,8 +67,13 @@ def default_out(cfg, gen: Generator, seeds: list[int] | None) -> Path:
         tag += f"-t{cfg.truncation:g}"
     if cfg.resolution:
         tag += f"-{gen.resolution}px"
+    if cfg.psi is not None:
+        tag += f"-psi{cfg.psi:g}"
     if cfg.interpolate:
         tag += f"-walk{cfg.interpolate}"
+    if cfg.mix:
+        tag += "-mix" + "_".join(re.sub(r"[^0-9-]", ".", t) for t in (cfg.mix, cfg.mix_cols))
+        tag += f"-c{cfg.mix_cutoff}" if cfg.mix_cutoff is not None else ""
     base = Path(gen.run_dir) / "samples" / "generated" if gen.run_dir else Path("generated")
     return base / tag
 
@@ -111,6 +120,10 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
     t0 = time.monotonic()
     gen = load_generator(cfg.source, cfg.resolution, cfg.ema)
     check_latent_options(cfg, gen)
+    if cfg.mix:
+        require_styles(gen, "--mix").cutoff(cfg.mix_cutoff)  # refused before any image is written
+    fix_noise(gen)
+    plain, gen = gen, with_psi(gen, cfg.psi)
     seeds = parse_seeds(cfg.seeds) if cfg.seeds else None
     out = Path(cfg.out) if cfg.out else default_out(cfg, gen, seeds)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +141,8 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
     if cfg.npz:
         meta = {"seeds": np.asarray(seeds if seeds else [cfg.seed], np.int64),
                 "zrange": np.float32(cfg.zrange if cfg.zrange is not None else np.nan),
-                "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan)}
+                "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan),
+                "psi": np.float32(cfg.psi if cfg.psi is not None else np.nan)}
         npz = NpzStream(Path(cfg.npz), (n, gen.resolution, gen.resolution, int(gen.model.output_shape[-1])), meta)
     try:
         step = cfg.batch or generation_batch(gen.resolution)
@@ -155,10 +169,11 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
     write_png(out / "grid.png", grid(stack, cols=int(math.ceil(math.sqrt(len(stack))))),
               scale=max(1, 256 // (gen.resolution * int(math.ceil(math.sqrt(len(stack)))))))
     walk = write_walk(cfg, gen, out) if cfg.interpolate else []
+    mix = write_mix(cfg, plain, out) if cfg.mix else None
     result = SampleResult(out=str(out), count=n, files=files, grid=str(out / "grid.png"), npz=cfg.npz, walk=walk,
                           seed=None if seeds else cfg.seed, seeds=seeds, zrange=cfg.zrange, truncation=cfg.truncation,
                           latent=gen.latent, generator=gen.file, resolution=gen.resolution, ema=gen.ema,
-                          seconds=time.monotonic() - t0)
+                          seconds=time.monotonic() - t0, psi=cfg.psi, mix=mix)
     write_json(out / "sample.json", {"schema": 1, "kind": "gantool.samples", "gantool_version": __version__,
                                      "settings": cfg.to_dict(), **result.to_dict(), "files": files})
     return result
@@ -185,6 +200,26 @@ def write_walk(cfg, gen: Generator, out: Path) -> list[str]:
             write_png(out / "walk-frames" / f"frame-{i:05d}.png", fr)
         written.append(str(out / "walk-frames"))
     return written
+
+
+def write_mix(cfg, gen: Generator, out: Path) -> dict:
+    """The style-mixing grid mix.png: the rows' seed images down the left, the columns' along the
+    top, cell (i, j) = synthesis of row i's first `cutoff` ws followed by column j's other ws
+    (gantool.run.styles.mix_grid; --psi truncates every ws first). Tiles of resolution px with
+    2 px gaps (gantool.images.grid), the top-left tile blank, scaled up to >= 256 px."""
+    styles = require_styles(gen, "--mix")
+    rows, cols = parse_seeds(cfg.mix, "--mix"), parse_seeds(cfg.mix_cols, "--mix-cols")
+    cutoff = styles.cutoff(cfg.mix_cutoff)
+    z_of = lambda seeds: np.stack([z_for(s, None, gen.z_dim, gen.latent, None, cfg.truncation) for s in seeds])  # noqa: E731
+    row_imgs, col_imgs, cells = mix_grid(styles, z_of(rows), z_of(cols), cutoff, cfg.psi,
+                                         cfg.batch or generation_batch(gen.resolution))
+    tiles = [np.zeros_like(col_imgs[0]), *col_imgs]
+    for i, img in enumerate(row_imgs):
+        tiles += [img, *cells[i]]
+    scale = max(1, 256 // (gen.resolution * (len(cols) + 1)))
+    write_png(out / "mix.png", grid(np.stack(tiles), cols=len(cols) + 1), scale=scale)
+    return {"file": str(out / "mix.png"), "rows": rows, "cols": cols, "cutoff": cutoff, "num_ws": styles.num_ws,
+            "scale": scale, "pad": 2}
 
 
 def _write_gif(path: Path, rgb: np.ndarray, fps: int) -> str:

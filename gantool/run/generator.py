@@ -33,6 +33,7 @@ class Generator:
     run_dir: str | None
     resolution: int
     ema: bool
+    variant: str | None = None  # the run's variant (None: a .keras file outside a run folder)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return to_uint8(self.model(z, training=False))
@@ -50,7 +51,7 @@ def load_generator(source: str | Path, resolution: int | None = None, ema: bool 
         model = load_keras(src)
         latent = cfg.latent if cfg else "uniform"
         return Generator(model, int(model.input_shape[-1]), latent, str(src), str(run) if run else None,
-                         int(model.output_shape[1]), "_ema" in src.name)
+                         int(model.output_shape[1]), "_ema" in src.name, cfg.variant if cfg else None)
     if is_checkpoint_prefix(src):
         return _from_checkpoint(src, resolution, ema)
     raise UsageError(f"no checkpoint at {source}: give a run folder, a generator .keras file or a "
@@ -63,6 +64,7 @@ def load_keras(path: Path):
     import keras  # noqa: PLC0415
 
     import gantool.models.layers  # noqa: F401,PLC0415  (registers pggan's custom layers; imports keras)
+    import gantool.models.stylegan2_layers  # noqa: F401,PLC0415  (registers stylegan2's custom layers)
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as e:  # noqa: BLE001
@@ -79,7 +81,8 @@ def _from_run(run: Path, resolution: int | None, ema: bool | None) -> Generator:
     names = ([generator_name(True, stage)] if ema is not False else []) + ([generator_name(False, stage)] if ema is not True else [])
     for name in names:
         if (ck / name).is_file():
-            return Generator(load_keras(ck / name), cfg.z_dim, cfg.latent, str(ck / name), str(run), res, "_ema" in name)
+            return Generator(load_keras(ck / name), cfg.z_dim, cfg.latent, str(ck / name), str(run), res, "_ema" in name,
+                             cfg.variant)
     have = generator_files(run)
     if resolution and have:
         raise UsageError(f"--resolution {resolution}: no completed {resolution} px stage in {run} "
@@ -92,11 +95,12 @@ def _from_run(run: Path, resolution: int | None, ema: bool | None) -> Generator:
 def _from_checkpoint(prefix: Path, resolution: int | None, ema: bool | None) -> Generator:
     run = prefix.parent.parent
     cfg = load_run_config(run)
-    if ema is True and cfg.ema <= 0:
-        raise UsageError(f"--ema: {run} was trained without --ema")
-    use_ema = cfg.ema > 0 and ema is not False
-    res = resolution or cfg.size
     tf = import_tf()
+    has_ema = cfg.ema > 0 or _holds(tf, prefix, "generator_ema")  # variants whose EMA is always on
+    if ema is True and not has_ema:
+        raise UsageError(f"--ema: {run} was trained without --ema")
+    use_ema = has_ema and ema is not False
+    res = resolution or cfg.size
     if VARIANTS.get(cfg.variant).progressive:
         model, parts = _progressive_generator(cfg, res, use_ema)
     else:
@@ -109,7 +113,15 @@ def _from_checkpoint(prefix: Path, resolution: int | None, ema: bool | None) -> 
     except Exception as e:  # noqa: BLE001
         refuse_foreign(prefix, e)
         raise UsageError(f"cannot read checkpoint {prefix}: {type(e).__name__}") from None
-    return Generator(model, cfg.z_dim, cfg.latent, str(prefix), str(run), res, use_ema)
+    return Generator(model, cfg.z_dim, cfg.latent, str(prefix), str(run), res, use_ema, cfg.variant)
+
+
+def _holds(tf, prefix: Path, name: str) -> bool:
+    """Whether the checkpoint holds an object `name` at its top level."""
+    try:
+        return any(v.split("/")[0] == name for v, _ in tf.train.list_variables(str(prefix)))
+    except Exception:  # noqa: BLE001  (an unreadable checkpoint is refused when it is restored)
+        return False
 
 
 def _fixed_generator(cfg, ema: bool):
