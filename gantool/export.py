@@ -78,6 +78,16 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
 
+def _load(source: str, resolution: int | None, ema: bool | None, psi: float | None):
+    """The generator as exported: per-pixel noise (if any) fixed to its stored maps, truncation
+    toward the mean w baked in with psi."""
+    if psi is not None and not math.isfinite(psi):
+        raise UsageError(f"--psi: must be a finite number, got {psi}")
+    gen = load_generator(source, resolution, ema)
+    fix_noise(gen)
+    return with_psi(gen, psi)
+
+
 def export_generator(source: str, fmt: str, out: str | None = None, resolution: int | None = None,
                      ema: bool | None = None, tolerance: int = 1, check: int = 16, seed: int = 0,
                      psi: float | None = None) -> ExportResult:
@@ -85,8 +95,6 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if tolerance < 0:
         raise UsageError(f"--tolerance: must be >= 0, got {tolerance}")
-    if psi is not None and not math.isfinite(psi):
-        raise UsageError(f"--psi: must be a finite number, got {psi}")
     t0 = time.monotonic()
     tf = import_tf()
     if fmt == "onnx":
@@ -96,9 +104,7 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
                 import tf2onnx  # noqa: F401,PLC0415
         except ImportError:
             raise UsageError("--format onnx needs tf2onnx and onnxruntime: pip install 'gantool[export]'") from None
-    gen = load_generator(source, resolution, ema)
-    fix_noise(gen)  # per-pixel noise inputs (stylegan2) use their stored fixed maps
-    gen = with_psi(gen, psi)  # truncation toward the mean w baked in
+    gen = _load(source, resolution, ema, psi)
     channels = int(gen.model.output_shape[-1])
     if out is None:
         base = Path(gen.run_dir) / "export" if gen.run_dir else Path("export")

@@ -115,15 +115,21 @@ class NpzStream:
             self.tmp.unlink(missing_ok=True)
 
 
-def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
-    progress = progress or (lambda done, total, info="": None)
-    t0 = time.monotonic()
+def _load(cfg) -> tuple[Generator, Generator]:
+    """-> (the generator, the generator with --psi baked in); the style options are checked
+    before any image is written, and per-pixel noise is fixed (same seed, same bytes)."""
     gen = load_generator(cfg.source, cfg.resolution, cfg.ema)
     check_latent_options(cfg, gen)
     if cfg.mix:
-        require_styles(gen, "--mix").cutoff(cfg.mix_cutoff)  # refused before any image is written
+        require_styles(gen, "--mix").cutoff(cfg.mix_cutoff)
     fix_noise(gen)
-    plain, gen = gen, with_psi(gen, cfg.psi)
+    return gen, with_psi(gen, cfg.psi)
+
+
+def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
+    progress = progress or (lambda done, total, info="": None)
+    t0 = time.monotonic()
+    plain, gen = _load(cfg)
     seeds = parse_seeds(cfg.seeds) if cfg.seeds else None
     out = Path(cfg.out) if cfg.out else default_out(cfg, gen, seeds)
     out.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,9 @@ def test_bad_export_input(run, monkeypatch):
     assert res.rc == 2 and "--format" in res.stderr
     res = run_cli("export", "nowhere", cwd=run)
     assert res.rc == 2 and "no checkpoint" in res.stderr
+    res = run_cli("export", "runs/dc", "--psi", 0.7, cwd=run)  # truncation toward w needs a mapping network
+    lines = res.stderr.strip().splitlines()
+    assert res.rc == 2 and len(lines) == 1 and "--psi: dcgan has no mapping network" in lines[0], res
     from gantool.errors import UsageError
     from gantool.export import export_generator
     import sys

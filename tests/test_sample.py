@@ -162,6 +162,9 @@ def test_checkpoint_prefix_and_stages_and_truncation(runs, tmp_path):
     (["runs/pg", "--resolution", 16], "--resolution"),
     (["runs/dc", "--seeds", "5-2"], "--seeds"),
     (["runs/dc", "--interpolate", 1], "--interpolate"),
+    (["runs/dc", "--psi", 0.7], "--psi: dcgan has no mapping network"),
+    (["runs/dc", "--mix", "1-2", "--mix-cols", "3-4"], "--mix: dcgan has no mapping network"),
+    (["runs/pg", "--psi", 0.7], "--psi: pggan has no mapping network"),
 ])
 def test_bad_input_exits_2_with_one_line(runs, args, needle):
     res = run_cli("sample", *args, cwd=runs)
