@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import GANTOOL, run_cli
+from conftest import GANTOOL, copy_digits16, run_cli
 from tfhelpers import tf
 
 ARGS = ["dcgan", "--steps", 12, "--filters", 8, "--batch", 16, "--ckpt-every", 4, "--sample-every", 4,
@@ -23,9 +23,9 @@ ARGS = ["dcgan", "--steps", 12, "--filters", 8, "--batch", 16, "--ckpt-every", 4
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("faultws")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "data/digits_16")
     ref = run_cli("train", *ARGS, "--out", root / "ref", cwd=root)
     assert ref.rc == 0, ref
     return root
