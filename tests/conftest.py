@@ -138,6 +138,23 @@ def copy_digits16(digits16: Path, dest: Path) -> Path:
     return dest
 
 
+PGGAN8_ARGS = ["pggan", "--target", 8, "--filters", 4, "--max-filters", 8, "--z-dim", 8, "--fade-kimg", 0.1,
+               "--stable-kimg", 0.1, "--batch-schedule", "4:16,8:16"]
+
+
+@pytest.fixture(scope="session")
+def pggan8(tmp_path_factory, digits16):
+    """A finished tiny progressive run (stages 4 and 8 px) on digits_16, trained once per session for
+    the modules that sample or export its stages; copy it (`shutil.copytree`) before writing into it."""
+
+    def build(root):
+        copy_digits16(digits16, root / "data/digits_16")
+        res = run_cli("train", *PGGAN8_ARGS, "--out", "runs/pg", "-q", cwd=root)
+        assert res.rc == 0, res
+
+    return build_once(tmp_path_factory, "pggan8", build) / "runs" / "pg"
+
+
 @pytest.fixture(scope="session")
 def photo_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos") / "raw"

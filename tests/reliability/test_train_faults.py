@@ -191,18 +191,18 @@ def test_sample_killed_mid_write_is_never_presented_as_complete(ws):
 
 
 @pytest.mark.parametrize("doc,edit,message", [
-    ("config.json", {"schema": 99}, "schema 99 is not supported"),
+    pytest.param("config.json", {"schema": 99}, "schema 99 is not supported", marks=pytest.mark.entry_point),
     ("config.json", {"kind": "something.else"}, "is not a gantool run"),
     ("config.json", {"config": None}, "no settings"),
     ("config.json", {"config": {"variant": "dcgan"}}, "invalid settings"),
 ])
-def test_run_config_of_another_schema_is_refused(ws, doc, edit, message):
+def test_run_config_of_another_schema_is_refused(ws, cli, doc, edit, message):
     run = ws / f"cfg_{abs(hash(json.dumps(edit)))}"
     shutil.copytree(ws / "ref", run)
     path = run / doc
     d = json.loads(path.read_text())
     d.update(edit)
     path.write_text(json.dumps(d))
-    res = run_cli("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
+    res = cli("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
     assert res.rc == 2, res
     assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
