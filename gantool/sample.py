@@ -85,6 +85,7 @@ def _load_keras(path: Path):
     import keras  # noqa: PLC0415
 
     import gantool.models.layers  # noqa: F401,PLC0415  (registers pggan's custom layers)
+    import gantool.models.stylegan2_layers  # noqa: F401,PLC0415  (and stylegan2's)
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as e:  # noqa: BLE001
