@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     from typer.exceptions import Abort, Exit, TyperException
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if "train" in args:
+        from gantool.commands.train import normalise_argv
+
+        args = normalise_argv(args)
     debug = "--debug" in args or os.environ.get("GANTOOL_DEBUG") == "1"
     want_json = "--json" in args
     command = typer.main.get_command(app)

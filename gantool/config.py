@@ -126,7 +126,8 @@ def default_name(src: str) -> str:
 
 # ---------------------------------------------------------------- train
 
-AUGMENTS = ("flip", "translate", "color")
+AUGMENTS = ("flip", "translate", "color")  # --augment diff's policy (the stored `augment` is the policy string)
+ADA = "ada"  # the stored `augment` of --augment ada (gantool.train.ada)
 RUN_SCHEMA = 1
 
 # Defaults for options left unset; a variant's ModelSpec.defaults override these.
@@ -136,6 +137,7 @@ TRAIN_DEFAULTS = {
     "r1": 0.0, "gp_weight": 10.0, "drift": 0.001, "instance_noise": 0.0, "g_noise": 0.0, "augment": "",
     "ema": 0.0, "alt_every": 0, "xla": False, "steps": 10000, "sample_every": 500, "ckpt_every": 1000,
     "log_every": 50, "keep": 3, "grid": 8, "preset": None, "grad_accum": 1, "precision": "float32",
+    "ada_target": 0.6, "ada_kimg": 500.0,
 }
 
 
@@ -184,6 +186,11 @@ class TrainConfig:
     grad_accum: int = 1                 # micro-batches per step (gradients averaged, applied once)
     precision: str = "float32"          # Keras dtype policy: float32, mixed_float16, mixed_bfloat16
     strategy: str = "default"           # tf.distribute: default, mirrored, multiworker
+    ada_target: float = 0.6             # --augment ada: the E[sign(D(real))] that p is steered to
+    ada_kimg: float = 500.0             # --augment ada: thousand images for p to move by 1
+    subset: int | None = None           # train on a seeded subset of this many images of the dataset
+    map_layers: int = 8                 # stylegan2: mapping network depth
+    ema_kimg: float | None = None       # stylegan2: G EMA half-life in thousand images (None: batch*10/32)
 
     def validate(self) -> "TrainConfig":
         from gantool.models import spec_of  # noqa: PLC0415  (registers the variants, no TF)
@@ -207,7 +214,7 @@ class TrainConfig:
             (self.gp_weight >= 0, "--gp-weight", "must be >= 0"),
             (self.instance_noise >= 0, "--instance-noise", "must be >= 0"),
             (self.g_noise >= 0, "--g-noise", "must be >= 0"),
-            (all(a in AUGMENTS for a in self.augment.split(",") if a), "--augment-policy",
+            (self.augment == ADA or all(a in AUGMENTS for a in self.augment.split(",") if a), "--augment-policy",
              f"must be a comma list of {', '.join(AUGMENTS)}"),
             (0 <= self.ema < 1, "--ema", "must be in [0, 1) (0 = off)"),
             (self.alt_every >= 0, "--alt-every", "must be >= 0 (0 = off)"),
@@ -219,6 +226,11 @@ class TrainConfig:
             (self.grad_accum >= 1, "--grad-accum", "must be >= 1"),
             (self.precision in PRECISIONS, "--precision", f"must be one of {', '.join(PRECISIONS)}"),
             (self.strategy in STRATEGIES, "--strategy", f"must be one of {', '.join(STRATEGIES)}"),
+            (0 < self.ada_target < 1, "--ada-target", "must be in (0, 1)"),
+            (self.ada_kimg > 0, "--ada-kimg", "must be > 0"),
+            (self.subset is None or self.subset >= 1, "--subset", "must be >= 1"),
+            (self.map_layers >= 1, "--map-layers", "must be >= 1"),
+            (self.ema_kimg is None or self.ema_kimg > 0, "--ema-kimg", "must be > 0"),
             (self.channels in (1, 3), "--data", f"dataset has {self.channels} channels; gantool trains on 1 or 3"),
         ]
         for ok, flag, msg in checks:

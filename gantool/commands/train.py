@@ -20,7 +20,7 @@ ALT_HELP = ("The megapixel report's extra alternating update: after every N-th s
 
 
 def train(
-    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan, pggan (not needed with --resume)."),
+    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan, pggan, stylegan2 (not needed with --resume)."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder from `gantool prep`. Default: the one dataset under ./data (matching --size)."),
     size: Optional[int] = typer.Option(None, "--size", help="Pick the dataset of this size under ./data (resolution always comes from the dataset)."),
     target: Optional[int] = typer.Option(None, "--target", help="pggan: final resolution (4*2^k; default the dataset's size, which may be the target times a power of two). Others: same as --size."),
@@ -46,13 +46,18 @@ def train(
     kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5; dcgan and hdcgan."),
     preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables (no --filters, --max-filters, --kernel)."),
     spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm", help="Spectral normalisation on D's layers."),
-    r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off)."),
+    r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off; stylegan2: lazy, every 16 steps, default 0.0002*res^2/batch)."),
     gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="wgan-gp: gradient penalty weight (default 10)."),
     drift: Optional[float] = typer.Option(None, "--drift", help="wgan-gp: epsilon drift weight on D(real)^2 (default 0.001)."),
     instance_noise: Optional[float] = typer.Option(None, "--instance-noise", help="Std of Gaussian noise added to D's inputs, annealed to 0 (hdcgan default 0.1)."),
     g_noise: Optional[float] = typer.Option(None, "--g-noise", help="Std of Gaussian noise added to z, annealed to 0 (hdcgan default 0.1)."),
-    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="DiffAugment-style flip/translate/colour on real and fake images for D (for small datasets)."),
-    augment_policy: Optional[str] = typer.Option(None, "--augment-policy", help="Comma list of flip, translate, color (default all three; implies --augment)."),
+    augment: Optional[str] = typer.Option(None, "--augment", help="Augment real and fake images before D in both updates: ada (adaptive, Karras et al. 2020b: the 'bgc' pipeline with a probability p steered by D's overfitting), diff (DiffAugment-style flip/translate/colour; a bare --augment means diff) or none (= --no-augment)."),
+    augment_policy: Optional[str] = typer.Option(None, "--augment-policy", help="--augment diff: comma list of flip, translate, color (default all three; implies --augment diff)."),
+    ada_target: Optional[float] = typer.Option(None, "--ada-target", help="--augment ada: the E[sign(D(real))] that p is steered toward (default 0.6)."),
+    ada_kimg: Optional[float] = typer.Option(None, "--ada-kimg", help="--augment ada: thousand real images over which p can move by 1 (default 500; smaller = faster)."),
+    subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded subset of N images of the dataset (few-shot experiments without re-prepping)."),
+    map_layers: Optional[int] = typer.Option(None, "--map-layers", help="stylegan2: depth of the mapping network z -> w (default 8)."),
+    ema_kimg: Optional[float] = typer.Option(None, "--ema-kimg", help="stylegan2: half-life of G's moving average in thousand images (default batch*10/32, ramped up over the first images); its --ema is not used."),
     ema: Optional[float] = typer.Option(None, "--ema", help="Keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off); samples use it."),
     alt_every: Optional[int] = typer.Option(None, "--alt-every", help=ALT_HELP),
     grad_accum: Optional[int] = typer.Option(None, "--grad-accum", help="Split each step's batch into K micro-batches and average their gradients: the effective batch with 1/K of the activation memory (BatchNorm sees micro-batches). May change on --resume."),
@@ -79,12 +84,9 @@ def train(
                  filters=filters, max_filters=max_filters, kernel=kernel, preset=preset, spectral_norm=spectral_norm,
                  r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
-                 keep=keep, grid=grid, precision=precision)
+                 keep=keep, grid=grid, precision=precision, subset=subset, map_layers=map_layers, ema_kimg=ema_kimg)
     runtime = {k: v for k, v in dict(strategy=strategy, grad_accum=grad_accum).items() if v is not None}
-    if augment_policy is not None and augment is False:
-        raise UsageError("--augment-policy: --no-augment turns augmentation off; give one of them")
-    if augment_policy is not None or augment is not None:
-        given["augment"] = (augment_policy or "flip,translate,color") if augment is not False else ""
+    given.update(_augment_options(augment, augment_policy, ada_target, ada_kimg))
     if steps is not None and kimg is not None:
         raise UsageError("--steps and --kimg: give one of them")
     growth = dict(target=target, fade_kimg=fade_kimg, stable_kimg=stable_kimg, batch_schedule=batch_schedule)
@@ -125,6 +127,43 @@ def train(
         raise Stopped("interrupted")
 
 
+AUGMENT_KINDS = ("ada", "diff", "none")
+
+
+def normalise_argv(args: list[str]) -> list[str]:
+    """`--augment` keeps its old flag form: a bare --augment (last, or before another option) is --augment diff,
+    and --no-augment is --augment none."""
+    out = []
+    for i, a in enumerate(args):
+        if a == "--no-augment":
+            out += ["--augment", "none"]
+        elif a == "--augment" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out += ["--augment", "diff"]
+        else:
+            out.append(a)
+    return out
+
+
+def _augment_options(augment, policy, ada_target, ada_kimg) -> dict:
+    """The stored `augment` ('' off, 'ada', or diff's policy string) and ADA's settings."""
+    if augment is not None and augment not in AUGMENT_KINDS:
+        raise UsageError(f"--augment: must be one of {', '.join(AUGMENT_KINDS)}, got {augment!r}")
+    if policy is not None and augment in ("none", "ada"):
+        why = "--no-augment turns augmentation off" if augment == "none" else "it is the policy of --augment diff"
+        raise UsageError(f"--augment-policy: {why}; give one of them")
+    for flag, v in (("--ada-target", ada_target), ("--ada-kimg", ada_kimg)):
+        if v is not None and augment != "ada":
+            raise UsageError(f"{flag}: only --augment ada uses it; add --augment ada or drop the flag")
+    out = {"ada_target": ada_target, "ada_kimg": ada_kimg}
+    if augment == "ada":
+        out["augment"] = "ada"
+    elif augment == "none":
+        out["augment"] = ""
+    elif policy is not None or augment == "diff":
+        out["augment"] = policy or "flip,translate,color"
+    return out
+
+
 def _steps_for(steps, kimg, batch) -> Optional[int]:
     if kimg is not None:
         if kimg <= 0:
@@ -163,6 +202,8 @@ def _new_config(variant, given, data, size, out, runs, steps, kimg, seed, growth
         raise UsageError(f"--data: {e.message}") from None
     if want is not None and ds.size != want and not spec.progressive:
         raise UsageError(f"--size {want}: dataset {ds.path} is {ds.size} px")
+    if given.get("subset") is not None and given["subset"] > ds.count:
+        raise UsageError(f"--subset {given['subset']}: the dataset {ds.path} has only {ds.count} images")
     opts = {**TRAIN_DEFAULTS, **spec.defaults, **{k: v for k, v in given.items() if v is not None}}
     name = ds.path.name
     run_dir = out or str(next_run_dir(runs, variant, name))

@@ -58,6 +58,9 @@ class ModelSpec:
     presets: dict = field(default_factory=dict)    # --preset NAME -> Preset
     progressive: bool = False                 # grows through resolutions (gantool.train.progressive)
     joint_d_batch: bool = False               # D scores real and fake in one batch (see gantool.train.step)
+    refuses: dict = field(default_factory=dict)    # engine options (TrainConfig fields) it does not use -> why
+    recipe: Callable | None = None            # (cfg, G) -> its training recipe (gantool.train.recipe), when its
+                                              # training differs from the engine's plain step
 
     preset: str | None = None                 # set by with_preset: the recipe this entry builds
 
@@ -88,6 +91,8 @@ class ModelSpec:
             if value is None:
                 continue
             flag = "--" + opt.replace("_", "-")
+            if opt in self.refuses:
+                raise UsageError(f"{flag}: {self.label} does not use it ({self.refuses[opt]}); drop the flag")
             if opt in SHAPE_OPTIONS and opt not in self.honours:
                 why = self.why_not.get(opt)
                 raise UsageError(f"{flag}: {self.label} does not use it" + (f" ({why})" if why else "") + "; drop the flag")

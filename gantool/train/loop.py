@@ -37,6 +37,7 @@ from gantool.images import grid, write_png
 from gantool.latent import fixed_latents
 
 PFD_SAMPLES = 256
+LEVELS = ("ada_p", "pl_mean")  # logged as their value at the line's step (the others: means since the last line)
 
 
 @dataclass
@@ -230,7 +231,8 @@ class Loop:
         from gantool.data.pipeline import make_dataset  # noqa: PLC0415
         from gantool.train import distribute  # noqa: PLC0415
 
-        data = iter(make_dataset(self.ds, seg.batch, self.cfg.seed, start_image=self.images))
+        data = iter(make_dataset(self.ds, seg.batch, self.cfg.seed, start_image=self.images,
+                                 subset=self.cfg.subset))
         while not seg.done(self.step, self.images):
             batch = next(data)
             alpha = np.float32(seg.alpha(self.images))
@@ -285,6 +287,7 @@ class Loop:
         now = time.monotonic()
         rec = {"step": self.step, "kimg": self.images / 1000, **self.stage(seg, float(alpha)),
                **{k: v / self.n_log for k, v in self.acc.items()},
+               **{k: self.last[k] for k in LEVELS if k in self.last},  # their value now, not a mean
                "img_per_s": self.n_log * seg.batch / max(now - self.t_log, 1e-9),
                "elapsed": self.elapsed0 + now - self.t_start, "time": time.time()}
         self.metrics.append(rec)

@@ -24,6 +24,20 @@ from gantool.train.distribute import make
 
 
 @dataclass
+class AdaState:
+    """--augment ada's state: the augmentation probability p and, over the current interval of
+    gantool.train.ada.INTERVAL steps, the sum of the steps' mean sign(D(real)) and their count."""
+    p: Any
+    sign_sum: Any
+    count: Any
+
+    @classmethod
+    def create(cls):
+        tf = import_tf()
+        return cls(*(tf.Variable(0.0, dtype=tf.float32, trainable=False, name=n) for n in ("ada_p", "ada_sign_sum", "ada_count")))
+
+
+@dataclass
 class TrainState:
     cfg: Any
     G: Any
@@ -36,10 +50,16 @@ class TrainState:
     nets: Any = None      # pggan: ProgressiveNets holding every level's layers
     nets_ema: Any = None  # pggan: the EMA copy's layers
     dist: Any = None      # gantool.train.distribute.Dist
+    ada: Any = None       # --augment ada: AdaState (p and the r_t accumulators)
+    extra: dict = None    # a variant's own checkpointed variables (name -> tf.Variable), e.g. stylegan2's pl_mean
+    recipe: Any = None    # the variant's training recipe (gantool.train.recipe), if it declares one
 
     def checkpoint(self):
         tf = import_tf()
         parts = dict(opt_g=self.opt_g, opt_d=self.opt_d, step=self.step, images=self.images)
+        if self.ada is not None:
+            parts.update(ada_p=self.ada.p, ada_sign_sum=self.ada.sign_sum, ada_count=self.ada.count)
+        parts.update(self.extra or {})
         if self.nets is not None:
             parts.update(generator_layers=self.nets.g_layers(), discriminator_layers=self.nets.d_layers())
             if self.nets_ema is not None:
@@ -71,14 +91,17 @@ def build_state(cfg, dist=None) -> TrainState:
     dist = dist or make("default")
     with dist.scope():
         state = _build_state(cfg)
+        if getattr(cfg, "augment", "") == "ada":
+            state.ada = AdaState.create()
     state.dist = dist
     return state
 
 
-def _optimizer(cfg, lr):
+def _optimizer(cfg, lr, beta1=None, beta2=None):
     import keras  # noqa: PLC0415
 
-    opt = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=1e-8)
+    beta1, beta2 = cfg.beta1 if beta1 is None else beta1, cfg.beta2 if beta2 is None else beta2
+    opt = keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2, epsilon=1e-8)
     if getattr(cfg, "precision", "float32") == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
@@ -110,13 +133,19 @@ def _build_state(cfg) -> TrainState:
         opt_d.build(_variables(nets.d_layers()))
         return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, nets, nets_ema)
     G, D = build_models(cfg)
+    spec = VARIANTS.get(cfg.variant)
+    recipe = spec.recipe(cfg, G) if spec.recipe is not None else None
+    if recipe is not None:  # e.g. lazy regularisation's Adam settings
+        opt_g = _optimizer(cfg, *recipe.adam("g", cfg.lr_g, cfg.beta1, cfg.beta2))
+        opt_d = _optimizer(cfg, *recipe.adam("d", cfg.lr_d, cfg.beta1, cfg.beta2))
     G_ema = None
-    if cfg.ema > 0:
+    if cfg.ema > 0 or getattr(recipe, "keeps_ema", False):
         G_ema = keras.models.clone_model(G)
         G_ema.set_weights(G.get_weights())
     opt_g.build(G.trainable_variables)
     opt_d.build(D.trainable_variables)
-    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images)
+    return TrainState(cfg, G, D, G_ema, opt_g, opt_d, step, images, recipe=recipe,
+                      extra=recipe.variables() if recipe is not None else None)
 
 
 def _variables(layers) -> list:

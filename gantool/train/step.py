@@ -6,6 +6,12 @@ Order inside `train_step(batch_uint8, alpha)` (the pieces are methods of `Step`)
      + gp_weight * GP + drift * D(real)^2 (wgan-gp) + r1 / 2 * R1 (when --r1 > 0).
   2. G update on fresh z: loss = g_loss(D(augment(G(z)) + noise)).
   3. EMA of G's weights (when --ema > 0), decay warmed up as min(ema, (1 + t) / (10 + t)).
+  4. --augment ada: the step's mean sign(D(real)) is accumulated; every ada.INTERVAL steps p moves
+     toward --ada-target (gantool.train.ada.adjust_p, in the graph) and the accumulators reset.
+     D sees ada.augment(x, p) of real and fake images in both updates.
+A variant with a training recipe (gantool.train.recipe) changes what the hooks say: how fakes
+are made, a lazy R1 and a G penalty on the steps where they are due (each set of due terms is
+its own compiled function, chosen from the checkpointed step), its EMA, per-step reseeding.
 `alt_step(real)` is the megapixel report's extra alternating update: one more G update followed
 by one more D update on the same real batch with fresh z (see gantool.train.loop for when).
 Noise sigmas fall linearly from their start value to 0 at the last step.
@@ -30,10 +36,11 @@ from gantool.images import to_float
 from gantool.models import losses
 from gantool.models import spec_of
 from gantool.tfquiet import import_tf
+from gantool.train import ada
 from gantool.train.augment import augment
 
 # fold-in tags: which update of a step a draw belongs to
-D_TAG, G_TAG, ALT_G_TAG, ALT_D_TAG = 1, 2, 3, 4
+D_TAG, G_TAG, ALT_G_TAG, ALT_D_TAG, BEGIN_TAG = 1, 2, 3, 4, 5
 
 
 class Draws:
@@ -91,14 +98,27 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
     tf = import_tf()
     step = Step(state, G, D, G_ema, fading, factor, batch)
     compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True)
+    compiled: dict = {}
 
-    def train_step(batch, alpha):  # closures keep `step` alive as long as the compiled functions
-        return step.train_step(batch, alpha)
+    def variant(kind: str, due: frozenset):
+        """The compiled function of one kind of step with these lazy terms due."""
+        if (kind, due) not in compiled:
+            body = step.train_step if kind == "train" else step.alt_step
 
-    def alt_step(batch, alpha):
-        return step.alt_step(batch, alpha)
+            def fn(batch, alpha):  # closures keep `step` alive as long as the compiled functions
+                return body(batch, alpha, due)
 
-    return tf.function(train_step, **compile_), tf.function(alt_step, **compile_)
+            compiled[kind, due] = tf.function(fn, **compile_)
+        return compiled[kind, due]
+
+    recipe = state.recipe
+    if recipe is None:
+        return variant("train", frozenset()), variant("alt", frozenset())
+
+    def train_step(batch, alpha):  # lazy terms: chosen from the checkpointed step, so resume takes the same
+        return variant("train", recipe.due(int(state.step.numpy())))(batch, alpha)
+
+    return train_step, variant("alt", frozenset())
 
 
 class Step:
@@ -119,6 +139,12 @@ class Step:
         self.total = float(self.cfg.steps)
         self.fading, self.factor = fading, factor
         self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
+        self.ada = state.ada if self.cfg.augment == "ada" else None
+        self.recipe = state.recipe
+        self.due = frozenset()  # the lazy terms of the step being traced
+        # D's extras: mean scores, + mean sign(D(real)) for ADA's r_t, + the lazy R1 (0 when not due)
+        self.d_names = ("real_score", "fake_score") + ("ada_rt",) * (self.ada is not None) + ("r1",) * (self.recipe is not None)
+        self.g_names = ("pl", "pl_mean_new") if self.recipe is not None else ()
 
     # ---- the models, with alpha as a second input while a stage fades in
     def with_alpha(self, x, alpha):
@@ -149,6 +175,13 @@ class Step:
         frac = 1.0 - self.tf.cast(self.state.step, self.tf.float32) / self.total
         return sigma0 * self.tf.maximum(frac, 0.0)
 
+    def fake(self, n, alpha, draws, training=True):
+        """Fresh fake images: G(z), or the recipe's way of making them."""
+        z = self.sample_z(n, draws)
+        if self.recipe is not None:
+            return self.recipe.generate(z, draws, training)
+        return self.g_call(z, alpha, training)
+
     def sample_z(self, n, draws):
         """G's input: z of the run's latent distribution, plus annealed --g-noise."""
         cfg = self.cfg
@@ -160,7 +193,9 @@ class Step:
     def d_view(self, x, draws):
         """What D sees of an image batch: augmented, plus instance noise."""
         cfg = self.cfg
-        if cfg.augment:
+        if self.ada is not None:
+            x = ada.augment(x, self.ada.p, draws)
+        elif cfg.augment:
             x = augment(x, cfg.augment, draws)
         if cfg.instance_noise > 0:
             x = x + self.anneal(cfg.instance_noise) * draws.normal(self.tf.shape(x))
@@ -181,20 +216,28 @@ class Step:
         """D's loss on real and fresh fake images, with its penalties; -> (loss, [mean scores])."""
         tf, cfg = self.tf, self.cfg
         with tape.stop_recording():
-            fake = self.g_call(self.sample_z(real.shape[0], draws), alpha, True)
+            fake = self.fake(real.shape[0], alpha, draws)
         r, f = self.d_view(real, draws), self.d_view(fake, draws)
         with tf.GradientTape(watch_accessed_variables=False) as rtape:
             rtape.watch(r)
             real_s, fake_s = self.d_scores(r, f, alpha)
             r_sum = tf.reduce_sum(real_s)
         loss = losses.d_loss(cfg.loss, real_s, fake_s)
-        if cfg.r1 > 0:
-            loss += 0.5 * cfg.r1 * losses.r1_penalty(rtape.gradient(r_sum, r))
+        gamma, every = (self.recipe.r1_gamma, self.recipe.r1_interval) if self.recipe is not None else (cfg.r1, 1)
+        r1 = tf.constant(0.0)
+        if gamma > 0 and (every == 1 or "r1" in self.due):
+            r1 = losses.r1_penalty(rtape.gradient(r_sum, r))
+            loss += 0.5 * gamma * every * r1
         if cfg.loss == "wgan-gp":
             gp, drift = self.wgan_terms(real.shape[0], r, f, real_s, alpha, draws)
             loss += gp
             loss += drift
-        return loss, [tf.reduce_mean(tf.cast(real_s, tf.float32)), tf.reduce_mean(tf.cast(fake_s, tf.float32))]
+        scores = [tf.reduce_mean(tf.cast(real_s, tf.float32)), tf.reduce_mean(tf.cast(fake_s, tf.float32))]
+        if self.ada is not None:
+            scores.append(tf.reduce_mean(tf.sign(tf.cast(real_s, tf.float32))))
+        if self.recipe is not None:
+            scores.append(tf.cast(r1, tf.float32))
+        return loss, scores
 
     def wgan_terms(self, n, r, f, real_s, alpha, draws):
         """(gp_weight * gradient penalty on random mixes of real and fake, drift * D(real)^2)."""
@@ -207,13 +250,20 @@ class Step:
         return cfg.gp_weight * losses.gradient_penalty(gtape.gradient(mixed_s, mixed)), cfg.drift * losses.drift(real_s)
 
     def g_loss(self, real, alpha, draws, tape):
-        """G's loss on D's scores of fresh fake images; -> (loss, [])."""
-        fake = self.g_call(self.sample_z(real.shape[0], draws), alpha, True)
+        """G's loss on D's scores of fresh fake images (+ the recipe's G penalty when due);
+        -> (loss, [penalty, new tracked mean] with a recipe, else [])."""
+        fake = self.fake(real.shape[0], alpha, draws)
         if self.joint:
             fake_s = self.d_scores(self.d_view(real, draws), self.d_view(fake, draws), alpha)[1]
         else:
             fake_s = self.d_call(self.d_view(fake, draws), alpha, True)
-        return losses.g_loss(self.cfg.loss, fake_s), []
+        loss = losses.g_loss(self.cfg.loss, fake_s)
+        if self.recipe is None:
+            return loss, []
+        if "pl" not in self.due:
+            return loss, [self.tf.constant(0.0), self.tf.identity(self.recipe.pl_mean)]
+        term, pen, new_mean = self.recipe.g_penalty(real.shape[0], draws)
+        return loss + term, [pen, new_mean]
 
     # ---- one update: accumulation over micro-batches, loss scaling, one apply
     def grads(self, loss_fn, variables, opt, rows, alpha, key, start):
@@ -262,17 +312,23 @@ class Step:
         return loss, aux
 
     def d_update(self, real, alpha, key, offset):
-        loss, (real_score, fake_score) = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, 2)
-        return loss, real_score, fake_score
+        """-> (loss, {real_score, fake_score[, ada_rt]})"""
+        loss, aux = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, len(self.d_names))
+        return loss, dict(zip(self.d_names, aux))
 
     def g_update(self, real, alpha, key, offset):
-        return self.update(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, 0)[0]
+        """-> (loss, {the recipe's G extras})"""
+        loss, aux = self.update(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, len(self.g_names))
+        return loss, dict(zip(self.g_names, aux))
 
     # ---- EMA of G's weights
     def ema_update(self):
         """G_ema <- decay * G_ema + (1 - decay) * G, decay warmed up as min(ema, (1+t)/(10+t));
         non-trainable weights (BatchNorm statistics) are copied."""
         if self.G_ema is None:
+            return
+        if self.recipe is not None:
+            self.recipe.ema(self.G_ema, self.G, self.state.images, self.global_batch)
             return
         tf = self.tf
         t = tf.cast(self.state.step, tf.float32)
@@ -290,36 +346,72 @@ class Step:
     def replica_train(self, batch, alpha, kd, kg):
         real = self.real_view(batch, alpha)
         offset = self.replica_offset(real)
-        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
-        g_loss = self.g_update(real, alpha, kg, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+        d_loss, scores = self.d_update(real, alpha, kd, offset)
+        g_loss, g_extras = self.g_update(real, alpha, kg, offset)
+        return {"d_loss": d_loss, "g_loss": g_loss, **scores, **g_extras}
 
     def replica_alt(self, batch, alpha, kg, kd):
         real = self.real_view(batch, alpha)
         offset = self.replica_offset(real)
-        g_loss = self.g_update(real, alpha, kg, offset)
-        d_loss, real_score, fake_score = self.d_update(real, alpha, kd, offset)
-        return {"d_loss": d_loss, "g_loss": g_loss, "real_score": real_score, "fake_score": fake_score}
+        g_loss, g_extras = self.g_update(real, alpha, kg, offset)
+        d_loss, scores = self.d_update(real, alpha, kd, offset)
+        return {"d_loss": d_loss, "g_loss": g_loss, **scores, **g_extras}
 
     def mean(self, out):
         return {k: self.strategy.reduce(self.tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
 
-    def train_step(self, batch, alpha):
+    def begin(self, due: frozenset, tag: int):
+        """Before a step's updates: the lazy terms being traced, the recipe's per-step hook."""
+        self.due = due
+        if self.recipe is not None:
+            self.recipe.begin_step(self.G, step_key(self.cfg.seed, self.state.step, tag))
+
+    def finish(self, out):
+        """After the updates (cross-replica): the recipe's tracked mean from the averaged extras."""
+        if self.recipe is not None:
+            new_mean = out.pop("pl_mean_new")
+            if "pl" in self.due:
+                self.recipe.track(new_mean)
+            out["pl_mean"] = self.recipe.pl_mean.read_value()
+        return out
+
+    def train_step(self, batch, alpha, due: frozenset = frozenset()):
         """One D update, one G update, the EMA; advances the step and the images shown."""
         tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
+        self.begin(due, BEGIN_TAG)
         keys = (step_key(seed, state.step, D_TAG), step_key(seed, state.step, G_TAG))
-        out = self.mean(self.strategy.run(self.replica_train, args=(batch, alpha, *keys)))
+        out = self.finish(self.mean(self.strategy.run(self.replica_train, args=(batch, alpha, *keys))))
         self.ema_update()
+        self.ada_adjust(out)
         state.step.assign_add(1)
         state.images.assign_add(self.global_batch)
         return out
 
-    def alt_step(self, batch, alpha):
+    def alt_step(self, batch, alpha, due: frozenset = frozenset()):
         """--alt-every's extra G update then D update; the step counter stays."""
         tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
+        self.begin(due, BEGIN_TAG + ALT_G_TAG)
         keys = (step_key(seed, state.step, ALT_G_TAG), step_key(seed, state.step, ALT_D_TAG))
-        out = self.mean(self.strategy.run(self.replica_alt, args=(batch, alpha, *keys)))
+        out = self.finish(self.mean(self.strategy.run(self.replica_alt, args=(batch, alpha, *keys))))
         self.ema_update()
+        if self.ada is not None:
+            out["ada_p"] = self.ada.p.read_value()
         return out
+
+    def ada_adjust(self, out):
+        """--augment ada: accumulate this step's mean sign(D(real)); at the end of every
+        ada.INTERVAL steps move p (ada.adjust_p's rule, in the graph) and reset; out gets p."""
+        if self.ada is None:
+            return
+        tf, a, cfg = self.tf, self.ada, self.cfg
+        total = a.sign_sum.assign_add(out["ada_rt"])
+        count = a.count.assign_add(1.0)
+        due = tf.equal((self.state.step + 1) % ada.INTERVAL, 0)
+        rt = total / count
+        move = tf.sign(rt - cfg.ada_target) * (self.global_batch * ada.INTERVAL / (cfg.ada_kimg * 1000.0))
+        a.p.assign(tf.where(due, tf.clip_by_value(a.p + move, 0.0, 1.0), a.p))
+        a.sign_sum.assign(tf.where(due, 0.0, total))
+        a.count.assign(tf.where(due, 0.0, count))
+        out["ada_p"] = a.p.read_value()
