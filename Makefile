@@ -22,8 +22,9 @@ install: $(STAMP)
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/digits.sh
 
+# two workers, whole files each (a module's fixtures are built once); plain `pytest` stays serial
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # PyTorch only for the comparison in bench/train_bench.py; never a gantool dependency
 TORCH_VENV := bench/.torch-venv

@@ -1,8 +1,12 @@
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
+from tempfile import TemporaryFile
 
 import pytest
 
@@ -36,6 +40,119 @@ def run_cli(*args, cwd=None, timeout=300, env=None) -> CliResult:
     proc = subprocess.run([GANTOOL, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=e, stdin=subprocess.DEVNULL)
     return CliResult(proc)
+
+
+def run_in_process(*args, cwd=None, env=None) -> CliResult:
+    """Run `gantool.cli.main` in this process: the same parsing, checks, one-line errors and exit
+    codes as the entry point, without paying a new Python's start (~1-2 s, more with TensorFlow).
+
+    Both the Python streams and file descriptors 1 and 2 are captured, so a stray line written
+    below Python (TensorFlow's C++ logging) still shows in stderr, as it would from a subprocess.
+    """
+    from gantool.cli import main
+
+    argv = [str(a) for a in args]
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_streams = sys.stdout, sys.stderr
+    saved_fds = os.dup(1), os.dup(2)
+    out_file = TemporaryFile("w+", buffering=1, encoding="utf-8", errors="replace")
+    err_file = TemporaryFile("w+", buffering=1, encoding="utf-8", errors="replace")
+    try:
+        os.environ.pop("GANTOOL_DEBUG", None)
+        for key, value in (env or {}).items():
+            os.environ[key] = value
+        if cwd is not None:
+            os.chdir(cwd)
+        os.dup2(out_file.fileno(), 1)
+        os.dup2(err_file.fileno(), 2)
+        sys.stdout, sys.stderr = out_file, err_file
+        try:
+            rc = main(argv)  # what `entry()` hands to sys.exit
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:  # noqa: BLE001  (a subprocess would print the traceback and exit 1)
+            traceback.print_exc(file=err_file)
+            rc = 1
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        for f in (out_file, err_file):
+            f.flush()
+        os.dup2(saved_fds[0], 1)
+        os.dup2(saved_fds[1], 2)
+        for fd in saved_fds:
+            os.close(fd)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    texts = []
+    for f in (out_file, err_file):
+        f.seek(0)
+        texts.append(f.read())
+        f.close()
+    return CliResult(subprocess.CompletedProcess(argv, rc, texts[0], texts[1]))
+
+
+@pytest.fixture
+def cli(request):
+    """How a table row runs the CLI: in this process (`run_in_process`), or through the installed
+    entry point (`run_cli`) for rows marked `entry_point`, which keep the real start-up covered."""
+    return run_cli if request.node.get_closest_marker("entry_point") else run_in_process
+
+
+def build_once(tmp_path_factory, name, build) -> Path:
+    """A folder built by `build(path)` once per test session and shared by the modules that need it.
+
+    Under pytest-xdist every worker has its own session: the first worker to get here builds the
+    folder (under a file lock, in the temp folder all workers share) and the others reuse it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    target, done = base / f"shared-{name}", base / f"shared-{name}.done"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            done.touch()
+    return target
+
+
+@pytest.fixture(scope="session")
+def digits16(tmp_path_factory):
+    """`data/digits_16`: the real `gantool prep builtin:digits --size 16`, made once per session.
+    Modules copy it (`copy_digits16`) instead of each running the same prep."""
+
+    def build(root):
+        res = run_cli("prep", "builtin:digits", "--size", 16, "-q", "--json", cwd=root)
+        assert res.rc == 0, res
+
+    return build_once(tmp_path_factory, "digits16", build) / "data" / "digits_16"
+
+
+def copy_digits16(digits16: Path, dest: Path) -> Path:
+    """A private copy of the session's digits_16 at `dest` (what the module's own prep would write)."""
+    shutil.copytree(digits16, dest)
+    return dest
+
+
+PGGAN8_ARGS = ["pggan", "--target", 8, "--filters", 4, "--max-filters", 8, "--z-dim", 8, "--fade-kimg", 0.1,
+               "--stable-kimg", 0.1, "--batch-schedule", "4:16,8:16"]
+
+
+@pytest.fixture(scope="session")
+def pggan8(tmp_path_factory, digits16):
+    """A finished tiny progressive run (stages 4 and 8 px) on digits_16, trained once per session for
+    the modules that sample or export its stages; copy it (`shutil.copytree`) before writing into it."""
+
+    def build(root):
+        copy_digits16(digits16, root / "data/digits_16")
+        res = run_cli("train", *PGGAN8_ARGS, "--out", "runs/pg", "-q", cwd=root)
+        assert res.rc == 0, res
+
+    return build_once(tmp_path_factory, "pggan8", build) / "runs" / "pg"
 
 
 @pytest.fixture(scope="session")

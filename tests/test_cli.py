@@ -37,7 +37,7 @@ def test_version_and_help_through_entry_point():
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["prep", "/no/such/folder"], "folder not found"),
+        pytest.param(["prep", "/no/such/folder"], "folder not found", marks=pytest.mark.entry_point),
         (["prep", "builtin:digits", "--size", "4"], "--size"),
         (["prep", "builtin:digits", "--size", "abc"], "--size"),
         (["prep", "builtin:digits", "--channels", "2"], "--channels"),
@@ -46,13 +46,13 @@ def test_version_and_help_through_entry_point():
         (["prep", "builtin:digits", "--crop", "squash"], "--crop"),
         (["prep", "builtin:digits", "--workers", "0"], "--workers"),
         (["prep", "builtin:digits", "--margin", "-1"], "--margin"),
-        (["prep", "builtin:digits", "--bogus-flag"], "No such option"),
+        pytest.param(["prep", "builtin:digits", "--bogus-flag"], "No such option", marks=pytest.mark.entry_point),
         (["prep"], "Missing argument"),
-        (["train-everything"], "No such command"),
+        pytest.param(["train-everything"], "No such command", marks=pytest.mark.entry_point),
     ],
 )
-def test_user_mistakes_exit_2_with_one_line(args, needle, tmp_path):
-    r = run_cli(*args, cwd=tmp_path)
+def test_user_mistakes_exit_2_with_one_line(args, needle, tmp_path, cli):
+    r = cli(*args, cwd=tmp_path)
     assert r.rc == 2, r
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r

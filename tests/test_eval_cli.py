@@ -9,13 +9,13 @@ import re
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import copy_digits16, run_cli
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("evalws")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "data/digits_16")
     r = run_cli("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
     assert r.rc == 0, r
     from gantool.data.shards import open_dataset
@@ -169,25 +169,26 @@ def test_eval_offline_without_network_says_what_to_put_where(ws, tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--fake", "nowhere"], "--fake: nowhere is neither"),
+    pytest.param(["--fake", "nowhere"], "--fake: nowhere is neither", marks=pytest.mark.entry_point),
     (["--fake", "data"], "--data"),
     (["runs/dc", "--fake", "data"], "not both"),
-    (["runs/dc", "--metrics", "fid,is"], "unknown metric 'is'"),
+    pytest.param(["runs/dc", "--metrics", "fid,is"], "unknown metric 'is'", marks=pytest.mark.entry_point),
     (["runs/dc", "--count", 1], "--count"),
     (["runs/nope", "--metrics", "nn"], "no checkpoint at runs/nope"),
     (["runs/dc", "--metrics", "nn", "--data", "runs"], "no dataset"),
     (["--fake", "runs/dc/checkpoints", "--data", "data/digits_16", "--metrics", "nn"], "no image files"),
     (["--fake", "one.npz", "--data", "data/digits_16", "--metrics", "nn"], "at least 2"),
-    (["--fake", "floats.npz", "--data", "data/digits_16", "--metrics", "nn"], "expected uint8"),
+    pytest.param(["--fake", "floats.npz", "--data", "data/digits_16", "--metrics", "nn"], "expected uint8",
+                 marks=pytest.mark.entry_point),
     (["runs/dc", "--metrics", "nn", "--truncation", 1], "--truncation: this model was trained on uniform z"),
     (["quiz"], "give a RUN"),
     (["quiz", "runs/dc", "--count", 0], "--count"),
 ])
-def test_eval_bad_input_exits_2_with_one_line(ws, args, needle):
+def test_eval_bad_input_exits_2_with_one_line(ws, cli, args, needle):
     root, _ = ws
     np.savez(root / "floats.npz", images=np.zeros((4, 8, 8, 1), np.float32))
     np.savez(root / "one.npz", images=np.zeros((1, 8, 8, 1), np.uint8))
-    r = run_cli("eval", *args, cwd=root)
+    r = cli("eval", *args, cwd=root)
     assert r.rc == 2, r
     assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 

@@ -32,8 +32,14 @@ def one_step(c):
     return state, out, alt_step, real
 
 
+# variants trained by the engine's plain step; a variant with its own training recipe (stylegan2:
+# normal z only, lazy regularisers, extra logged values, linear output) is trained and round-tripped
+# in its own tests (tests/test_stylegan2_train.py, tests/test_stylegan2.py)
+PLAIN = [v for v in VARIANTS.names() if VARIANTS.get(v).recipe is None]
+
+
 @pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("variant", VARIANTS.names())
+@pytest.mark.parametrize("variant", PLAIN)
 def test_variant_and_loss_one_step_is_finite(variant, loss):
     tf()
     c = cfg(variant, loss=loss, r1=1.0 if loss == "bce" else 0.0, augment="flip,translate,color", ema=0.9)
@@ -48,7 +54,7 @@ def test_variant_and_loss_one_step_is_finite(variant, loss):
     assert np.isfinite(ema).all() and not np.array_equal(ema, state.G.trainable_variables[0].numpy())
 
 
-@pytest.mark.parametrize("variant", VARIANTS.names())
+@pytest.mark.parametrize("variant", PLAIN)
 def test_variant_keras_round_trip(variant, tmp_path):
     t = tf()
     import keras

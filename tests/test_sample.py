@@ -1,13 +1,14 @@
 """`gantool sample`: z samplers (pure), determinism, files, streaming, walks, bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import copy_digits16, run_cli
 from gantool.errors import UsageError
 from gantool.sample import draw_z, interpolate, parse_seeds, z_for
 
@@ -51,15 +52,13 @@ def test_interpolation_ends_and_slerp_keeps_norm():
 # ---------------------------------------------------------------- CLI on real runs
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, digits16, pggan8):
     root = tmp_path_factory.mktemp("samplews")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "data/digits_16")
     r = run_cli("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--ema", 0.9, "--ckpt-every", 10,
                 "--out", "runs/dc", "-q", cwd=root)
     assert r.rc == 0, r
-    r = run_cli("train", "pggan", "--target", 8, "--filters", 4, "--max-filters", 8, "--z-dim", 8,
-                "--fade-kimg", 0.1, "--stable-kimg", 0.1, "--batch-schedule", "4:16,8:16", "--out", "runs/pg", "-q", cwd=root)
-    assert r.rc == 0, r
+    shutil.copytree(pggan8, root / "runs/pg")  # the session's tiny pggan run (conftest.PGGAN8_ARGS)
     return root
 
 
@@ -152,12 +151,12 @@ def test_checkpoint_prefix_and_stages_and_truncation(runs, tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["nowhere"], "no checkpoint"),
+    pytest.param(["nowhere"], "no checkpoint", marks=pytest.mark.entry_point),
     (["runs/dc", "--zrange", 0], "--zrange"),
     (["runs/dc", "--zrange", -1], "--zrange"),
     (["runs/dc", "--count", 0], "--count"),
     (["runs/dc", "--truncation", 0.5], "uniform z"),
-    (["runs/pg", "--zrange", 0.5], "normal z"),
+    pytest.param(["runs/pg", "--zrange", 0.5], "normal z", marks=pytest.mark.entry_point),
     (["runs/dc", "--resolution", 8], "--resolution"),
     (["runs/pg", "--resolution", 16], "--resolution"),
     (["runs/dc", "--seeds", "5-2"], "--seeds"),
@@ -166,7 +165,7 @@ def test_checkpoint_prefix_and_stages_and_truncation(runs, tmp_path):
     (["runs/dc", "--mix", "1-2", "--mix-cols", "3-4"], "--mix: dcgan has no mapping network"),
     (["runs/pg", "--psi", 0.7], "--psi: pggan has no mapping network"),
 ])
-def test_bad_input_exits_2_with_one_line(runs, args, needle):
-    res = run_cli("sample", *args, cwd=runs)
+def test_bad_input_exits_2_with_one_line(runs, cli, args, needle):
+    res = cli("sample", *args, cwd=runs)
     lines = res.stderr.strip().splitlines()
     assert res.rc == 2 and len(lines) == 1 and needle in lines[0], res

@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import GANTOOL, run_cli
+from conftest import GANTOOL, copy_digits16, run_cli
 from tfhelpers import tf
 
 TOL = 1e-4
@@ -22,9 +22,9 @@ BASE = ["--filters", 8, "--batch", 16, "--sample-every", 0, "--log-every", 1, "-
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("scalews")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "--out", root / "d16", "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "d16")
     return root
 
 

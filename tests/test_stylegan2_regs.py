@@ -1,4 +1,4 @@
-"""StyleGAN2's training pieces (gantool.train.stylegan2_regs) against their formulas."""
+"""StyleGAN2's training pieces (gantool.models.stylegan2_regs) against their formulas."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ def draws(n, seed=1):
 
 
 def test_auto_gamma_ema_and_lazy_adam_follow_the_stylegan2_ada_formulas():
-    from gantool.train.stylegan2_regs import ema_beta, ema_kimg_auto, lazy_adam, r1_gamma_auto
+    from gantool.models.stylegan2_regs import ema_beta, ema_kimg_auto, lazy_adam, r1_gamma_auto
 
     assert r1_gamma_auto(32, 32) == pytest.approx(0.0002 * 1024 / 32)
     assert r1_gamma_auto(256, 16) == pytest.approx(0.8192)
@@ -31,7 +31,7 @@ def test_auto_gamma_ema_and_lazy_adam_follow_the_stylegan2_ada_formulas():
 
 def test_r1_penalty_is_the_squared_input_gradient_norm_per_image():
     t = tf()
-    from gantool.train.stylegan2_regs import r1_penalty
+    from gantool.models.stylegan2_regs import r1_penalty
 
     c = np.random.default_rng(0).normal(size=(1, 4, 4, 3)).astype(np.float32)
     D = lambda x: t.reduce_sum(x * c, axis=[1, 2, 3])[:, None] ** 2  # noqa: E731  grad = 2 s c
@@ -42,7 +42,7 @@ def test_r1_penalty_is_the_squared_input_gradient_norm_per_image():
 
 def test_path_length_matches_the_jacobian_formula_for_a_linear_synthesis():
     t = tf()
-    from gantool.train.stylegan2_regs import path_length
+    from gantool.models.stylegan2_regs import path_length
 
     rng = np.random.default_rng(2)
     A = rng.normal(size=(3 * 5, 4 * 4 * 1)).astype(np.float32)   # ws (N, 3, 5) -> img (N, 4, 4, 1)
@@ -60,7 +60,7 @@ def test_path_length_matches_the_jacobian_formula_for_a_linear_synthesis():
 def test_path_length_penalty_reaches_the_synthesis_weights_and_mixing_switches_styles():
     t = tf()
     from gantool.models.stylegan2 import build
-    from gantool.train.stylegan2_regs import mixed_ws, path_length
+    from gantool.models.stylegan2_regs import mixed_ws, path_length
 
     G, _, parts = build(8, 3, z_dim=16, w_dim=16, map_layers=2, filters=8, max_filters=16)
     z = t.constant(np.random.default_rng(3).normal(size=(64, 16)).astype(np.float32))

@@ -14,7 +14,7 @@ from gantool.data.pipeline import StreamPlan, SubsetPlan
 # batch 16, interval 4 steps, --ada-kimg 1: p moves by 0.064 per interval
 ADA = ["dcgan", "--filters", 8, "--batch", 16, "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0,
        "--seed", 2, "-q", "--json"]
-REF = ADA + ["--steps", 16, "--subset", 16, "--ckpt-every", 3, "--log-every", 2, "--keep", 10]
+REF = ADA + ["--steps", 16, "--subset", 16, "--ckpt-every", 3, "--log-every", 1, "--keep", 10]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_subset_plan_streams_only_its_images_and_resumes_anywhere():
 
 def test_ada_p_rises_when_d_overfits_a_16_image_subset(ws):
     run = ws / "ref"
-    cfg = json.loads((run / "config.json").read_text())
+    cfg = json.loads((run / "config.json").read_text())["config"]
     assert cfg["augment"] == "ada" and cfg["subset"] == 16 and cfg["ada_kimg"] == 1
     recs = records(run)
     ps = [r["ada_p"] for r in recs]
@@ -109,7 +109,7 @@ def test_sigkilled_ada_subset_run_resumes_bit_identical(ws):
 def test_old_run_configs_keep_their_augment_policy(ws):
     from gantool.config import TrainConfig
 
-    d = json.loads((ws / "ref/config.json").read_text())
+    d = json.loads((ws / "ref/config.json").read_text())["config"]
     for k in ("ada_target", "ada_kimg", "subset", "map_layers", "ema_kimg"):
         d.pop(k)
     d["augment"] = "flip,translate,color"  # a run folder written before --augment ada existed

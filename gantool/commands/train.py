@@ -20,7 +20,7 @@ ALT_HELP = ("The megapixel report's extra alternating update: after every N-th s
 
 
 def train(
-    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan, pggan (not needed with --resume)."),
+    variant: Optional[str] = typer.Argument(None, help="Model variant: gan, dcgan, hdcgan, pggan, stylegan2 (not needed with --resume)."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder from `gantool prep`. Default: the one dataset under ./data (matching --size)."),
     size: Optional[int] = typer.Option(None, "--size", help="Pick the dataset of this size under ./data (resolution always comes from the dataset)."),
     target: Optional[int] = typer.Option(None, "--target", help="pggan: final resolution (4*2^k; default the dataset's size, which may be the target times a power of two). Others: same as --size."),
@@ -46,7 +46,7 @@ def train(
     kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5; dcgan and hdcgan."),
     preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables (no --filters, --max-filters, --kernel)."),
     spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm", help="Spectral normalisation on D's layers."),
-    r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off)."),
+    r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off; stylegan2: lazy, every 16 steps, default 0.0002*res^2/batch)."),
     gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="wgan-gp: gradient penalty weight (default 10)."),
     drift: Optional[float] = typer.Option(None, "--drift", help="wgan-gp: epsilon drift weight on D(real)^2 (default 0.001)."),
     instance_noise: Optional[float] = typer.Option(None, "--instance-noise", help="Std of Gaussian noise added to D's inputs, annealed to 0 (hdcgan default 0.1)."),

@@ -2,7 +2,7 @@
 each variant builds its Keras models inside functions, habit 8)."""
 
 from gantool.models.base import VARIANTS, ModelSpec  # noqa: F401
-from gantool.models import dcgan, gan, hdcgan, pggan, stylegan2  # noqa: F401,E402  (registration side effect)
+from gantool.models import dcgan, gan, hdcgan, pggan, stylegan2_variant  # noqa: F401,E402  (registration side effect)
 
 
 def spec_of(cfg) -> ModelSpec:

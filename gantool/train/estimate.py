@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from gantool.models import spec_of
 from gantool.train.distribute import replicas_for
 from gantool.train.state import build_models
 
@@ -22,9 +23,13 @@ GIB = 1024 ** 3
 
 
 def _activation_elements(model) -> int:
-    """Sum over a functional model's layers of the elements of each output, per image."""
+    """Sum over a functional model's layers of the elements of each output, per image (the
+    layers of a nested model, e.g. stylegan2's mapping and synthesis, counted inside it)."""
     total = 0
     for layer in model.layers:
+        if getattr(layer, "layers", None):
+            total += _activation_elements(layer)
+            continue
         outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
         for t in outputs:
             dims = [d for d in t.shape[1:]]
@@ -36,14 +41,18 @@ def _activation_elements(model) -> int:
 def estimate(cfg) -> dict:
     """Parameter counts and peak-memory estimate (bytes and GiB) for cfg's final resolution."""
     G, D = build_models(cfg)
+    spec = spec_of(cfg)
+    recipe = spec.recipe(cfg, G) if spec.recipe is not None else None
+    ema = cfg.ema > 0 or getattr(recipe, "keeps_ema", False)
+    r1 = cfg.r1 > 0 or getattr(recipe, "r1_gamma", 0) > 0
     p_g, p_d = int(G.count_params()), int(D.count_params())
     a_g, a_d = _activation_elements(G), _activation_elements(D)
     replicas = replicas_for(cfg.strategy)
     micro = max(1, cfg.batch // max(1, replicas * cfg.grad_accum))
     act_bytes = 4 if cfg.precision == "float32" else 2
-    d_share = 2 * a_d * (2 if cfg.loss == "wgan-gp" or cfg.r1 > 0 else 1)
+    d_share = 2 * a_d * (2 if cfg.loss == "wgan-gp" or r1 else 1)
     per_image = max(d_share, a_g + a_d)
-    weights = 4 * (4 * (p_g + p_d) + (p_g if cfg.ema > 0 else 0))
+    weights = 4 * (4 * (p_g + p_d) + (p_g if ema else 0))
     activations = per_image * micro * act_bytes
     return {
         "resolution": cfg.size,

@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import copy_digits16, run_cli
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("badws")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "data/digits_16")
     (root / "afile.txt").write_text("not a folder")
     np.savez(root / "pickled.npz", images=np.array([{"a": 1}], dtype=object))
     return root
@@ -51,14 +51,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,needle", CASES, ids=[" ".join(a) for a, _ in CASES])
-def test_bad_input_exits_2_with_one_line(ws, args, needle):
-    res = run_cli(*args, cwd=ws)
+# one row per command family also runs through the installed entry point; the rest call gantool.cli.main
+THROUGH_ENTRY_POINT = {"prep nope/", "train dcgan --data data/digits_16 --steps 0", "sample data/digits_16",
+                       "eval --fake pickled.npz --data data/digits_16 --metrics msssim"}
+
+
+@pytest.mark.parametrize("args,needle", [
+    pytest.param(a, n, id=" ".join(a), marks=[pytest.mark.entry_point] if " ".join(a) in THROUGH_ENTRY_POINT else [])
+    for a, n in CASES])
+def test_bad_input_exits_2_with_one_line(ws, cli, args, needle):
+    res = cli(*args, cwd=ws)
     lines = res.stderr.strip().splitlines()
     assert res.rc == 2, res
     assert len(lines) == 1 and lines[0].startswith("gantool: error:") and needle in lines[0], res.stderr
     assert "Traceback" not in res.stderr
-    res = run_cli(*args, "--json", cwd=ws)
+    res = cli(*args, "--json", cwd=ws)
     assert res.rc == 2 and json.loads(res.stdout)["exit_code"] == 2, res
 
 

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import GANTOOL, run_cli
+from conftest import GANTOOL, copy_digits16, run_cli
 from tfhelpers import tf
 
 ARGS = ["dcgan", "--steps", 12, "--filters", 8, "--batch", 16, "--ckpt-every", 4, "--sample-every", 4,
@@ -24,9 +24,9 @@ ARGS = ["dcgan", "--steps", 12, "--filters", 8, "--batch", 16, "--ckpt-every", 4
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("faultws")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "-q", cwd=root).rc == 0
+    copy_digits16(digits16, root / "data/digits_16")
     ref = run_cli("train", *ARGS, "--out", root / "ref", cwd=root)
     assert ref.rc == 0, ref
     return root
@@ -215,18 +215,18 @@ def test_sample_killed_mid_write_is_never_presented_as_complete(ws):
 
 
 @pytest.mark.parametrize("doc,edit,message", [
-    ("config.json", {"schema": 99}, "schema 99 is not supported"),
+    pytest.param("config.json", {"schema": 99}, "schema 99 is not supported", marks=pytest.mark.entry_point),
     ("config.json", {"kind": "something.else"}, "is not a gantool run"),
     ("config.json", {"config": None}, "no settings"),
     ("config.json", {"config": {"variant": "dcgan"}}, "invalid settings"),
 ])
-def test_run_config_of_another_schema_is_refused(ws, doc, edit, message):
+def test_run_config_of_another_schema_is_refused(ws, cli, doc, edit, message):
     run = ws / f"cfg_{abs(hash(json.dumps(edit)))}"
     shutil.copytree(ws / "ref", run)
     path = run / doc
     d = json.loads(path.read_text())
     d.update(edit)
     path.write_text(json.dumps(d))
-    res = run_cli("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
+    res = cli("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
     assert res.rc == 2, res
     assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr

@@ -1,5 +1,5 @@
 """The training recipe of `stylegan2` (gantool.train.recipe interface), from the pure pieces of
-gantool.train.stylegan2_regs:
+gantool.models.stylegan2_regs:
 
 - fakes: ws = mixed_ws(mapping, z) (style mixing, probability 0.9), image = synthesis(ws);
   mapping in training mode updates the tracked mean w (w_avg, a non-trainable weight of G);
@@ -15,8 +15,9 @@ gantool.train.stylegan2_regs:
 
 from __future__ import annotations
 
+from gantool.models import stylegan2_regs as regs
+from gantool.models.stylegan2 import num_ws, reseed_noise
 from gantool.tfquiet import import_tf
-from gantool.train import stylegan2_regs as regs
 
 
 class StyleGAN2Recipe:
@@ -24,8 +25,6 @@ class StyleGAN2Recipe:
     r1_interval = regs.R1_INTERVAL
 
     def __init__(self, cfg, G):
-        from gantool.models.stylegan2 import num_ws  # noqa: PLC0415
-
         tf = import_tf()
         self.tf, self.cfg = tf, cfg
         self.mapping, self.synthesis = G.get_layer("mapping"), G.get_layer("synthesis")
@@ -45,8 +44,6 @@ class StyleGAN2Recipe:
                          if step % every == 0)
 
     def begin_step(self, G, key) -> None:
-        from gantool.models.stylegan2 import reseed_noise  # noqa: PLC0415
-
         tf = self.tf
         reseed_noise(G, tf.random.stateless_uniform([], key, minval=0, maxval=2 ** 62, dtype=tf.int64))
 

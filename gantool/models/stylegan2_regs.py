@@ -18,6 +18,8 @@ Randomness comes from `draws` (gantool.train.step.Draws interface).
 
 from __future__ import annotations
 
+from gantool.models.stylegan2 import mix_styles
+
 R1_INTERVAL, PL_INTERVAL = 16, 4
 PL_WEIGHT, PL_DECAY = 2.0, 0.01
 STYLE_MIXING = 0.9
@@ -79,8 +81,6 @@ def mixed_ws(mapping, z, num_ws: int, draws, prob: float = STYLE_MIXING, trainin
     """ws (N, num_ws, w_dim) of w(z), each row switching to w(z2) (z2 fresh N(0, I)) at a cutoff
     U{1, ..., num_ws - 1} with probability `prob` (no switch otherwise)."""
     import tensorflow as tf  # noqa: PLC0415
-
-    from gantool.models.stylegan2 import mix_styles  # noqa: PLC0415
 
     n = tf.shape(z)[0]
     z2 = draws.normal(tf.shape(z))

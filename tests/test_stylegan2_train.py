@@ -1,0 +1,89 @@
+"""`gantool train stylegan2` through the entry point: a tiny run (8 px, 8 filters, 2 mapping layers,
+z 16, batch 4, --augment ada) trains, writes samples and checkpoints; lazy R1 and path length run
+exactly on their due steps; a SIGKILLed run resumes bit-identical; dry-run counts and refusals."""
+
+import json
+import signal
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from gantool.cli import main
+
+SG = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 4,
+      "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
+      "--seed", 1, "-q", "--json"]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sg2ws")
+    assert run_cli("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
+    res = run_cli("train", *SG, "--steps", 2, "--out", root / "ref", cwd=root)
+    assert res.rc == 0, res
+    return root
+
+
+def variables(prefix):
+    from tfhelpers import tf
+
+    reader = tf().train.load_checkpoint(str(prefix))
+    return {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map() if "save_counter" not in n}
+
+
+def test_stylegan2_trains_with_lazy_r1_and_path_length_on_their_due_steps(ws):
+    run = ws / "ref"
+    assert (run / "samples" / "final.png").exists() and (run / "checkpoints" / "ckpt-2.index").exists()
+    recs = {r["step"]: r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "d_loss" in r}
+    first, second = recs[1], recs[2]  # 0-based steps 0 (R1 every 16 and PL every 4 due) and 1 (neither)
+    assert first["r1"] > 0 and first["pl"] > 0 and first["pl_mean"] > 0, first
+    assert second["r1"] == 0 and second["pl"] == 0 and second["pl_mean"] == first["pl_mean"], second
+    v = variables(run / "checkpoints" / "ckpt-2")
+    assert np.isclose(v["pl_mean/.ATTRIBUTES/VARIABLE_VALUE"], first["pl_mean"])
+    assert "ada_p/.ATTRIBUTES/VARIABLE_VALUE" in v and any("generator_ema" in k for k in v)
+    cfg = json.loads((run / "config.json").read_text())["config"]
+    assert cfg["variant"] == "stylegan2" and cfg["map_layers"] == 2 and cfg["latent"] == "normal"
+    from gantool.run.generator import load_generator
+
+    g = load_generator(run / "checkpoints" / "generator.keras")
+    assert g.model.get_layer("mapping").get_layer("w_avg") is not None
+
+
+def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
+    run = ws / "killed"
+    res = run_cli("train", *SG, "--steps", 2, "--out", run, cwd=ws, env={"GANTOOL_FAULT": "checkpoint.written@1"})
+    assert res.rc == -signal.SIGKILL, res
+    res = run_cli("train", "--resume", run, "-q", "--json", cwd=ws)
+    assert res.rc == 0 and res.json["start_step"] == 1 and res.json["step"] == 2, res
+    a, b = variables(ws / "ref/checkpoints/ckpt-2"), variables(run / "checkpoints/ckpt-2")
+    assert set(a) == set(b)
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+
+
+def test_stylegan2_dry_run_counts_parameters_and_scales_with_grad_accum(ws):
+    common = ["stylegan2", "--filters", 8, "--max-filters", 16, "--map-layers", 2, "--z-dim", 16, "--batch", 8]
+    res = run_cli("train", *common, "--dry-run", "--json", cwd=ws)
+    assert res.rc == 0, res
+    est = res.json["estimate"]
+    assert est["params"]["generator"] > 2 * 16 * 16 and est["params"]["discriminator"] > 0
+    res2 = run_cli("train", *common, "--grad-accum", 2, "--precision", "mixed_bfloat16", "--dry-run", "--json", cwd=ws)
+    assert res2.rc == 0, res2
+    e2 = res2.json["estimate"]
+    assert e2["micro_batch"] == 4 and e2["params"] == est["params"]
+    # activations: half the micro-batch, 2-byte compute dtype (nested mapping/synthesis layers counted)
+    assert e2["memory_bytes"]["activations"] * 4 == est["memory_bytes"]["activations"] > 0
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["stylegan2", "--ema", 0.999], "--ema: stylegan2 does not use it (its G EMA is always on, by half-life: --ema-kimg)"),
+    (["stylegan2", "--kernel", 3], "--kernel: stylegan2 does not use it"),
+    (["dcgan", "--map-layers", 4], "--map-layers: dcgan does not use it"),
+    (["gan", "--ema-kimg", 10], "--ema-kimg: gan does not use it"),
+])
+def test_options_stylegan2_does_not_use_or_owns_are_refused(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *map(str, args), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
