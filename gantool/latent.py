@@ -5,7 +5,7 @@ TensorFlow), so gantool.train and gantool.sample both import it
 without importing each other. A model is trained on `latent` z: uniform in [-1, 1] or standard
 normal (--latent). `draw` takes its numbers from a *source* with `normal(shape)` and
 `uniform(shape, lo, hi)`: numpy's Generator through NumpySource (sample grids, pfd8, `gantool
-sample`), or the train step's stateless TensorFlow draws (gantool.train.step.Draws). Which
+sample`), or the train step's stateless TensorFlow draws (gantool.train.draws.Draws). Which
 numbers come out, and in which order, is fixed: resumed runs and sample files compare bytes.
 
 Sampling a trained model: uniform-z models from U(-r, r) with r = --zrange (1 = the training

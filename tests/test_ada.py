@@ -8,7 +8,7 @@ from tfhelpers import tf
 
 
 def draws(seed=1, step=0, n=8):
-    from gantool.train.step import Draws, step_key
+    from gantool.train.draws import Draws, step_key
 
     return Draws(step_key(seed, step, 1), 0, n)
 

@@ -7,7 +7,7 @@ from tfhelpers import tf
 
 
 def draws(n, seed=1):
-    from gantool.train.step import Draws, step_key
+    from gantool.train.draws import Draws, step_key
 
     return Draws(step_key(seed, 0, 2), 0, n)
 

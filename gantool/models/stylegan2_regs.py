@@ -13,7 +13,7 @@
 - G EMA by half-life: beta = 0.5 ** (batch / max(half-life images, 1e-8)), half-life =
   ema_kimg * 1000 images, during ramp-up at most `rampup` times the images seen so far
   (ema_kimg 'auto' = batch * 10 / 32, rampup 0.05).
-Randomness comes from `draws` (gantool.train.step.Draws interface).
+Randomness comes from `draws` (gantool.train.draws.Draws interface).
 """
 
 from __future__ import annotations

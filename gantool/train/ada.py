@@ -25,7 +25,7 @@ images alike); the image-space filtering and corruption groups ('f', 'c') are no
 
 Images are float32 NHWC in [-1, 1] (any size >= 8, 1 or 3 channels; the 90-degree rotations
 assume square images). Randomness comes from `draws` with the engine's interface
-(gantool.train.step.Draws: uniform(shape, minval, maxval) and normal(shape), first dimension =
+(gantool.train.draws.Draws: uniform(shape, minval, maxval) and normal(shape), first dimension =
 rows): every transform draws its numbers whether or not it is enabled, in a fixed order, so an
 augmentation is a pure function of the step's seed.
 

@@ -10,7 +10,7 @@ Global batch semantics: --batch (or the batch schedule's entry) is the global ba
 With R replicas each sees batch / R rows, and with --grad-accum K those rows run as K micro-batches
 of batch / (R * K). Every random number of a step (z, noise, augmentation, the GP's mixing
 weights) is drawn for the whole global batch from a seed that depends only on (--seed, step), and
-each replica / micro-batch keeps its own rows (gantool.train.step.Draws): replicas get different
+each replica / micro-batch keeps its own rows (gantool.train.draws.Draws): replicas get different
 noise, and the run equals a one-device run with the same global batch up to float rounding,
 except where a layer uses statistics of the batch it sees: BatchNorm is synchronised across
 replicas (the same statistics as one device) but sees only a micro-batch under --grad-accum,
