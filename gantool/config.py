@@ -239,6 +239,11 @@ class TrainConfig:
                 value = getattr(self, flag.lstrip("-").replace("-", "_").replace("augment_policy", "augment"), "")
                 raise UsageError(f"{flag}: {msg}, got {value!r}" if flag != "--data" else f"{flag}: {msg}")
         spec.check(self.size, self)
+        self._check_sizes(spec)
+        return self
+
+    def _check_sizes(self, spec) -> None:
+        """The batch splits into --grad-accum micro-batches; the model size fits the dataset's."""
         for res, b in self.batches().items():
             if b % self.grad_accum:
                 where = f" (the batch at {res} px)" if self.batch_schedule else ""
@@ -253,7 +258,6 @@ class TrainConfig:
                     raise UsageError(f"{flag}: must be > 0, got {v}")
         elif data_size != self.size:
             raise UsageError(f"--target/--size: {self.variant} trains at the dataset's size ({data_size} px)")
-        return self
 
     def batches(self) -> dict[int, int]:
         """Batch per trained resolution: pggan's schedule, else {size: batch}."""

@@ -88,6 +88,26 @@ def _load(source: str, resolution: int | None, ema: bool | None, psi: float | No
     return with_psi(gen, psi)
 
 
+def _default_out(gen, fmt: str, psi: float | None) -> Path:
+    """RUN/export/generator[_ema][-psiP].EXT (or ./export/ for a lone .keras file)."""
+    base = Path(gen.run_dir) / "export" if gen.run_dir else Path("export")
+    stem = Path(gen.file).name.replace(".keras", "") if Path(gen.file).suffix == ".keras" else f"generator-{gen.resolution}px"
+    return base / (stem + (f"-psi{psi:g}" if psi is not None else "") + SUFFIX[fmt])
+
+
+def _export_and_run(tf, fmt: str, wrapped, built: Path, z: np.ndarray) -> np.ndarray:
+    """Write `wrapped` to `built` in `fmt`, load it back with that format's runtime, run it on z."""
+    with _quiet():
+        if fmt == "savedmodel":
+            wrapped.export(str(built), format="tf_saved_model")
+            return np.asarray(tf.saved_model.load(str(built)).serve(tf.constant(z)))
+        if fmt == "tflite":
+            wrapped.export(str(built), format="litert")
+            return _run_tflite(tf, built, z)
+        wrapped.export(str(built), format="onnx")
+        return _run_onnx(built, z)
+
+
 def export_generator(source: str, fmt: str, out: str | None = None, resolution: int | None = None,
                      ema: bool | None = None, tolerance: int = 1, check: int = 16, seed: int = 0,
                      psi: float | None = None) -> ExportResult:
@@ -106,11 +126,7 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
             raise UsageError("--format onnx needs tf2onnx and onnxruntime: pip install 'gantool[export]'") from None
     gen = _load(source, resolution, ema, psi)
     channels = int(gen.model.output_shape[-1])
-    if out is None:
-        base = Path(gen.run_dir) / "export" if gen.run_dir else Path("export")
-        stem = Path(gen.file).name.replace(".keras", "") if Path(gen.file).suffix == ".keras" else f"generator-{gen.resolution}px"
-        out = str(base / (stem + (f"-psi{psi:g}" if psi is not None else "") + SUFFIX[fmt]))
-    dest = Path(out)
+    dest = Path(out) if out is not None else _default_out(gen, fmt, psi)
     dest.parent.mkdir(parents=True, exist_ok=True)
     z = np.stack([z_for(seed, i, gen.z_dim, gen.latent) for i in range(check)])
     want = gen(z)
@@ -119,17 +135,7 @@ def export_generator(source: str, fmt: str, out: str | None = None, resolution: 
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         built = work / ("model" + SUFFIX[fmt] if fmt != "savedmodel" else "savedmodel")
-        with _quiet():
-            if fmt == "savedmodel":
-                wrapped.export(str(built), format="tf_saved_model")
-                loaded = tf.saved_model.load(str(built))
-                got = np.asarray(loaded.serve(tf.constant(z)))
-            elif fmt == "tflite":
-                wrapped.export(str(built), format="litert")
-                got = _run_tflite(tf, built, z)
-            else:
-                wrapped.export(str(built), format="onnx")
-                got = _run_onnx(built, z)
+        got = _export_and_run(tf, fmt, wrapped, built, z)
         diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
         if got.shape != want.shape or got.dtype != np.uint8:
             raise RunError(f"{fmt} export returns {got.shape} {got.dtype}, Keras {want.shape} uint8")
