@@ -100,7 +100,8 @@ def _export_and_run(tf, fmt: str, wrapped, built: Path, z: np.ndarray) -> np.nda
     with _quiet():
         if fmt == "savedmodel":
             wrapped.export(str(built), format="tf_saved_model")
-            return np.asarray(tf.saved_model.load(str(built)).serve(tf.constant(z)))
+            loaded = tf.saved_model.load(str(built))  # kept alive while it runs: it owns the variables
+            return np.asarray(loaded.serve(tf.constant(z)))
         if fmt == "tflite":
             wrapped.export(str(built), format="litert")
             return _run_tflite(tf, built, z)

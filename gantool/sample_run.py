@@ -147,8 +147,9 @@ def run_sample(cfg, progress: Callable | None = None) -> SampleResult:
     if cfg.npz:
         meta = {"seeds": np.asarray(seeds if seeds else [cfg.seed], np.int64),
                 "zrange": np.float32(cfg.zrange if cfg.zrange is not None else np.nan),
-                "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan),
-                "psi": np.float32(cfg.psi if cfg.psi is not None else np.nan)}
+                "truncation": np.float32(cfg.truncation if cfg.truncation is not None else np.nan)}
+        if cfg.psi is not None:  # only then: samples.npz without --psi keeps the bytes it always had
+            meta["psi"] = np.float32(cfg.psi)
         npz = NpzStream(Path(cfg.npz), (n, gen.resolution, gen.resolution, int(gen.model.output_shape[-1])), meta)
     try:
         step = cfg.batch or generation_batch(gen.resolution)
