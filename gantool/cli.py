@@ -7,23 +7,85 @@ No heavy imports here (habit 8): `gantool --help` must not load TensorFlow.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from gantool import __version__
-from gantool.commands.eval import eval_app
-from gantool.commands.export import export
-from gantool.commands.prep import prep
-from gantool.commands.sample import sample
-from gantool.commands.train import train
+from gantool.commands.group import QuickHelpGroup
 from gantool.console import error_line
 from gantool.errors import GantoolError, Stopped
 
+# name -> (module, attribute, the line `gantool --help` shows for it). A command's module is
+# imported only when that command runs or shows its own help, so `gantool --help` and
+# `gantool prep --help` do not pay for train's or eval's imports. The lines are the commands'
+# docstrings (eval: eval_app's help), copied; tests/test_cli.py checks that they still match.
+COMMANDS = {
+    "prep": ("gantool.commands.prep", "prep",
+             "Crop faces (or centre/pad) from photos, resize them and pack them into .npz shards."),
+    "train": ("gantool.commands.train", "train",
+              "Train a GAN on a packed dataset; writes a run folder with checkpoints, samples and logs."),
+    "sample": ("gantool.commands.sample", "sample",
+               "Generate images from a trained generator: PNGs, grid.png, optional .npz, latent walk and "
+               "style-mixing grid."),
+    "export": ("gantool.commands.export", "export",
+               "Export the generator (z in, uint8 NHWC images out) and verify it against Keras."),
+    "eval": ("gantool.commands.eval", "eval_app",
+             "Measure a generator or a folder of images against a dataset: FID, KID, precision/recall, "
+             "MS-SSIM diversity, nearest neighbours; or build a real-or-generated quiz page. "
+             "`gantool eval RUN` is `gantool eval score RUN`."),
+}
+
+
+class LazyCommands(QuickHelpGroup):
+    """The root group: each command is built from its module the first time it is looked up.
+
+    Until then it is a placeholder that carries only its name and help line; the root help lists
+    the placeholders (the list shows nothing else of a command), everything else gets the real one.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._listing = False
+        self._built: set[str] = set()
+        for name, (_, _, line) in COMMANDS.items():
+            self.commands.setdefault(name, TyperCommand(name=name, help=line))
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in COMMANDS and not self._listing and cmd_name not in self._built:
+            self.commands[cmd_name] = _build(cmd_name, self)
+            self._built.add(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx, formatter):
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _build(name: str, group: TyperGroup):
+    """The click command for `name`, made exactly as app.command()/app.add_typer() would make it."""
+    module, attr, _ = COMMANDS[name]
+    obj = getattr(importlib.import_module(module), attr)
+    holder = typer.Typer()
+    if isinstance(obj, typer.Typer):
+        holder.add_typer(obj, name=name)
+        return typer.main.get_group_from_info(holder.registered_groups[0], pretty_exceptions_short=app.pretty_exceptions_short,
+                                              rich_markup_mode=group.rich_markup_mode, suggest_commands=group.suggest_commands)
+    holder.command(name)(obj)
+    return typer.main.get_command_from_info(holder.registered_commands[0], pretty_exceptions_short=app.pretty_exceptions_short,
+                                            rich_markup_mode=group.rich_markup_mode)
+
+
 app = typer.Typer(
     name="gantool",
+    cls=LazyCommands,
     help="GAN toolkit: prep photos, train, sample, evaluate. Every command takes --json.",
     add_completion=False,
     no_args_is_help=True,
@@ -38,23 +100,14 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+# --version is a plain bool (it was Optional[bool] = None): typer sends every value that is not a
+# bool through a pydantic coercion it builds, and imports pydantic for, on first use.
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     """GAN toolkit: prep photos, train, sample, evaluate."""
-
-
-def _register() -> None:
-    app.command("prep")(prep)
-    app.command("train")(train)
-    app.command("sample")(sample)
-    app.command("export")(export)
-    app.add_typer(eval_app, name="eval")
-
-
-_register()
 
 
 def _json_error(message: str, code: int) -> None:

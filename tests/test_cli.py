@@ -25,6 +25,51 @@ def test_help_and_version_do_not_import_heavy_libraries():
     assert "HEAVY []" in out.stdout
 
 
+
+# Each --help in a forked child of one interpreter (cheap), reporting what it had to import.
+_HELP_IMPORTS = """
+import json, os, sys
+from gantool.cli import main
+for args in ([], ['--help'], ['prep', '--help'], ['train', '--help'], ['sample', '--help'], ['export', '--help'],
+             ['eval', '--help'], ['eval', 'score', '--help'], ['eval', 'quiz', '--help']):
+    pid = os.fork()
+    if pid == 0:
+        sys.stdout = open(os.devnull, 'w')
+        rc = main(args)
+        mods = sorted(m for m in sys.modules if m.startswith('gantool.commands.') or m.split('.')[0] == 'pydantic')
+        print(json.dumps({'args': args, 'rc': rc, 'mods': mods}), file=sys.__stdout__, flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+def test_help_imports_only_the_command_it_shows():
+    """`gantool --help` lists every command from cli.COMMANDS without importing one; `gantool X
+    --help` imports X's module alone. Neither builds typer's pydantic coercion (the root's unused
+    --help flag used to import pydantic, which cost more than the rest of `gantool prep --help`)."""
+    out = subprocess.run([sys.executable, "-c", _HELP_IMPORTS], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == 9, out
+    for row in rows:
+        want = {"gantool.commands.group"}
+        if row["args"] and row["args"][0] != "--help":
+            want.add(f"gantool.commands.{row['args'][0]}")
+        assert row["rc"] in (0, 2) and set(row["mods"]) == want, row  # no args: help and exit 2
+
+
+def test_the_root_help_lines_are_the_commands_own():
+    """cli.COMMANDS copies each command's help line so `gantool --help` needs no command module:
+    the copy must be what the command itself says."""
+    import typer
+
+    from gantool import cli
+
+    group = typer.main.get_command(cli.app)
+    for name, (_, _, line) in cli.COMMANDS.items():
+        assert cli._build(name, group).help == line, name
+
+
 def test_version_and_help_through_entry_point():
     r = run_cli("--version")
     assert r.rc == 0 and r.stdout.strip() == f"gantool {__version__}"

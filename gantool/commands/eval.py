@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from typer.core import TyperGroup
-
 from gantool import console
+from gantool.commands.group import QuickHelpGroup
 from gantool.eval.config import EvalConfig, QuizConfig
 
 
-class DefaultScore(TyperGroup):
+class DefaultScore(QuickHelpGroup):
     """A group whose first argument, when it is not a subcommand name, starts `score`."""
 
     def parse_args(self, ctx, args):
