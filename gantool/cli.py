@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup
