@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from gantool import __version__
-from gantool.commands.group import QuickHelpGroup
+from gantool.commands.quickhelp import QuickHelpGroup, import_help_formatter
 from gantool.console import error_line
 from gantool.errors import GantoolError, Stopped
 
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         args = normalise_argv(args)
     debug = "--debug" in args or os.environ.get("GANTOOL_DEBUG") == "1"
     want_json = "--json" in args
+    if not args or "--help" in args or "-h" in args:
+        import_help_formatter()
     command = typer.main.get_command(app)
 
     def fail(message: str, code: int) -> int:
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     except TyperException as e:  # typer's (vendored click) usage errors: bad flag, missing argument
         ctx = getattr(e, "ctx", None)
         if type(e).__name__ == "NoArgsIsHelpError":
+            import_help_formatter()
             print(ctx.get_help() if ctx else "", file=sys.stdout)
             return 2
         if debug:

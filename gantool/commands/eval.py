@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 from gantool import console
-from gantool.commands.group import QuickHelpGroup
+from gantool.commands.quickhelp import QuickHelpGroup
 from gantool.eval.config import EvalConfig, QuizConfig
 
 
