@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from gantool import console
-from gantool.config import PrepConfig, default_name, default_workers
 
 
 def prep(
@@ -32,6 +31,8 @@ def prep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Crop faces (or centre/pad) from photos, resize them and pack them into .npz shards."""
+    from gantool.config import PrepConfig, default_name, default_workers  # noqa: PLC0415  (loads every variant: not for --help)
+
     builtin = src.startswith("builtin:")
     ch = channels if channels is not None else (1 if builtin else 3)
     mode = crop if crop is not None else ("none" if builtin else "face")

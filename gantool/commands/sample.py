@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from gantool import console
-from gantool.config import SampleConfig
 
 
 def sample(
@@ -34,6 +33,8 @@ def sample(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Generate images from a trained generator: PNGs, grid.png, optional .npz, latent walk and style-mixing grid."""
+    from gantool.config import SampleConfig  # noqa: PLC0415  (loads every variant: not for --help)
+
     cfg = SampleConfig(source=source, out=out, count=count, seed=seed, seeds=seeds, zrange=zrange,
                        truncation=truncation, batch=batch, ema=ema, resolution=resolution, npz=npz,
                        interpolate=interpolate, frames=frames, fps=fps, psi=psi, mix=mix, mix_cols=mix_cols,
