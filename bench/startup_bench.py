@@ -1,7 +1,9 @@
 """Start-up of the CLI: `gantool --help` and every command's --help, against a bare `python -c pass`
 (issue 17's goal: every --help under 0.3 s).
 
-Run: .venv/bin/python bench/startup_bench.py [--rounds 10] [--warmup 1]
+Run: .venv/bin/python bench/startup_bench.py [--rounds 10] [--warmup 1] [--baseline DIR]
+--baseline DIR also times the gantool of another checkout (e.g. `git worktree add /tmp/before
+main`), in the same interleaved rounds: a before/after table from one run.
 Each case runs in a fresh process; the cases are interleaved (every round runs each once, in an
 order rotated by one per round) so that a machine getting busier or quieter shifts all of them
 alike. Wall time is measured around the process, CPU time (user + system) from wait4(). gantool
@@ -27,17 +29,21 @@ HELPS = [[], ["prep"], ["train"], ["sample"], ["export"], ["eval"], ["eval", "sc
 GOAL_S = 0.3
 
 
-def cases() -> dict[str, list[str]]:
+def cases(baseline: Path | None) -> dict[str, tuple[list[str], Path]]:
+    """case name -> (command, the checkout whose gantool it imports)."""
     gantool = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "gantool.cli"]
-    out = {"python -c pass": [sys.executable, "-c", "pass"]}
+    out = {"python -c pass": ([sys.executable, "-c", "pass"], REPO)}
     for words in HELPS:
-        out[" ".join(["gantool", *words, "--help"])] = [*gantool, *words, "--help"]
+        name = " ".join(["gantool", *words, "--help"])
+        out[name] = ([*gantool, *words, "--help"], REPO)
+        if baseline is not None:
+            out[f"baseline: {name}"] = ([*gantool, *words, "--help"], baseline)
     return out
 
 
-def environment() -> dict:
+def environment(checkout: Path) -> dict:
     env = dict(os.environ, COLUMNS="100")  # the help's width does not depend on the terminal it ran in
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.pop("GANTOOL_DEBUG", None)
     return env
 
@@ -67,6 +73,11 @@ def summarise(samples: list[dict], names: list[str]) -> dict:
                      "over_bare_python_median_s": statistics.median(wall) - bare, "runs": len(wall)}
         if name != names[0]:
             out[name]["under_goal"] = statistics.median(wall) < GOAL_S
+    for name in names:
+        if f"baseline: {name}" in out:
+            before = out[f"baseline: {name}"]["wall_median_s"]
+            out[name]["baseline_wall_median_s"] = before
+            out[name]["speedup_vs_baseline"] = before / out[name]["wall_median_s"]
     return out
 
 
@@ -79,29 +90,35 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=10, help="timed rounds; each runs every case once (default 10)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first: bytecode and page caches (default 1)")
+    ap.add_argument("--baseline", type=Path, default=None, help="another checkout whose gantool is timed alongside")
     a = ap.parse_args()
     if a.rounds < 1 or a.warmup < 0:
         ap.error("--rounds must be >= 1 and --warmup >= 0")
-    env, table = environment(), cases()
+    if a.baseline is not None and not (a.baseline / "gantool" / "cli.py").is_file():
+        ap.error(f"--baseline: no gantool/cli.py under {a.baseline}")
+    baseline = a.baseline.resolve() if a.baseline is not None else None
+    table = cases(baseline)
+    envs = {checkout: environment(checkout) for checkout in {REPO, baseline} - {None}}
     names = list(table)
     samples = []
     for r in range(a.warmup + a.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
-            wall, cpu = run_once(table[name], env)
+            cmd, checkout = table[name]
+            wall, cpu = run_once(cmd, envs[checkout])
             if r >= a.warmup:
                 samples.append({"round": r - a.warmup, "case": name, "wall_s": wall, "cpu_s": cpu})
     summary = summarise(samples, names)
-    print(f"{'case':32} {'wall min':>9} {'median':>8} {'max':>8} {'cpu min':>8} {'- bare':>8}")
+    print(f"{'case':42} {'wall min':>9} {'median':>8} {'max':>8} {'cpu min':>8} {'- bare':>8}")
     for name, s in summary.items():
         goal = "" if name == names[0] else ("  < 0.3 s" if s["under_goal"] else "  >= 0.3 s")
-        print(f"{name:32} {s['wall_min_s']:9.3f} {s['wall_median_s']:8.3f} {s['wall_max_s']:8.3f} "
+        print(f"{name:42} {s['wall_min_s']:9.3f} {s['wall_median_s']:8.3f} {s['wall_max_s']:8.3f} "
               f"{s['cpu_min_s']:8.3f} {s['over_bare_python_median_s']:8.3f}{goal}")
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import record  # bench/record.py -> docs/bench/startup.json
 
-    args = {**vars(a), "commands": {k: " ".join(v) for k, v in table.items()},
-            "gantool_imported": imported_gantool(env), "goal_s": GOAL_S}
+    args = {**vars(a), "commands": {k: " ".join(cmd) for k, (cmd, _) in table.items()},
+            "gantool_imported": {str(c): imported_gantool(env) for c, env in envs.items()}, "goal_s": GOAL_S}
     record.write("startup", summary, samples, args)
 
 
