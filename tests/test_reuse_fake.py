@@ -78,11 +78,18 @@ def trained(run, step):
     return {k: x for k, x in v.items() if "/_trainable_variables/" in k}
 
 
-def test_reuse_fake_trains_is_saved_and_differs_from_the_plain_step(ws):
+@pytest.fixture(scope="module")
+def three_steps(ws):
+    """runs/plain and runs/reuse: 3 steps of the same tiny dcgan without and with --reuse-fake."""
     for run, extra in (("runs/plain", []), ("runs/reuse", ["--reuse-fake"])):
         res = run_in_process("train", "dcgan", "--steps", 3, *TINY, "--ckpt-every", 1, *extra, "--out", run,
                              "--json", cwd=ws)
         assert res.rc == 0 and res.json["step"] == 3, res
+    return ws
+
+
+def test_reuse_fake_trains_is_saved_and_differs_from_the_plain_step(three_steps):
+    ws = three_steps
     assert json.loads((ws / "runs/reuse/config.json").read_text())["config"]["reuse_fake"] is True
     assert json.loads((ws / "runs/plain/config.json").read_text())["config"]["reuse_fake"] is False
     first, last = trained(ws / "runs/reuse", 1), trained(ws / "runs/reuse", 3)
@@ -93,6 +100,16 @@ def test_reuse_fake_trains_is_saved_and_differs_from_the_plain_step(ws):
     assert plain.keys() == last.keys()
     for net in ("opt_g", "opt_d"):
         assert any(not np.array_equal(plain[k], last[k]) for k in last if k.startswith(net)), net
+
+
+def test_reuse_fake_on_two_mirrored_replicas_matches_one_device(three_steps):
+    ws = three_steps
+    res = run_cli("train", "dcgan", "--steps", 3, *TINY, "--ckpt-every", 3, "--reuse-fake", "--strategy", "mirrored",
+                  "--out", "runs/mirrored", "--json", cwd=ws, env={"GANTOOL_CPU_DEVICES": "2"})
+    assert res.rc == 0 and res.json["replicas"] == 2, res
+    one, two = trained(ws / "runs/reuse", 3), trained(ws / "runs/mirrored", 3)
+    assert one.keys() == two.keys()
+    assert max(float(np.max(np.abs(one[k] - two[k]))) for k in one) < 1e-4
 
 
 def test_sigkilled_reuse_fake_run_resumes_bit_identical(ws):

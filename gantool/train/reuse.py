@@ -13,7 +13,8 @@ TensorFlow's automatic control dependencies keep resource reads and writes in pr
 
 What changes in results, compared with the plain step: one G forward fewer per step; G's
 BatchNorm moving statistics move once per step instead of twice; G's update sees the z of D's
-update rather than fresh z. gantool.config refuses it with --grad-accum > 1, with --alt-every
+update rather than fresh z. Under a tf.distribute strategy each replica makes its own rows'
+fakes, as in the plain step. gantool.config refuses it with --grad-accum > 1, with --alt-every
 and for variants with a training recipe (their refuses entry).
 """
 
