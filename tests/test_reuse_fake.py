@@ -115,15 +115,17 @@ def test_reuse_fake_on_two_mirrored_replicas_matches_one_device(three_steps):
 def test_sigkilled_reuse_fake_run_resumes_bit_identical(ws):
     args = ["dcgan", "--steps", 6, *TINY, "--ckpt-every", 2, "--ema", 0.9, "--augment", "--instance-noise", 0.1,
             "--g-noise", 0.1, "--reuse-fake", "--seed", 5]
-    assert run_cli("train", *args, "--out", "runs/whole", cwd=ws).rc == 0
+    assert run_in_process("train", *args, "--out", "runs/whole", cwd=ws).rc == 0
     killed = ws / "runs/killed"
     res = run_cli("train", *args, "--out", killed, cwd=ws, env={"GANTOOL_FAULT": "train.step@4"})
-    assert res.rc == -9, res
-    res = run_cli("train", "--resume", killed, "-q", "--json", cwd=ws)
+    assert res.rc == -9, res  # SIGKILLed after step 4, before ckpt-4: ckpt-2 is the last
+    res = run_in_process("train", "--resume", killed, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 2 and res.json["step"] == 6, res
     a, b = variables(ws / "runs/whole/checkpoints/ckpt-6"), variables(killed / "checkpoints/ckpt-6")
     assert a.keys() == b.keys() and len(a) > 20
-    assert not [k for k in a if not np.array_equal(a[k], b[k])]
+    # every variable, not the object-graph proto (it spells layer names, which depend on the models
+    # this test process built before; the killed run had a process of its own)
+    assert not [k for k in a if k != "_CHECKPOINTABLE_OBJECT_GRAPH" and not np.array_equal(a[k], b[k])]
     assert loss_lines(ws / "runs/whole") == loss_lines(killed)
 
 
