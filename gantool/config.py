@@ -249,7 +249,8 @@ class TrainConfig:
         if not self.reuse_fake:
             return
         if "reuse_fake" in spec.refuses:
-            raise UsageError(f"--reuse-fake: {spec.label} does not use it ({spec.refuses['reuse_fake']}); drop the flag")
+            why = spec.refuses["reuse_fake"]
+            raise UsageError(f"--reuse-fake: {spec.label} does not use it ({why}); drop the flag")
         if self.grad_accum > 1:
             raise UsageError(f"--reuse-fake: not with --grad-accum {self.grad_accum} (each micro-batch would keep "
                              "its G forward alive for the G update); use --grad-accum 1 or drop --reuse-fake")
