@@ -138,7 +138,7 @@ TRAIN_DEFAULTS = {
     "r1": 0.0, "gp_weight": 10.0, "drift": 0.001, "instance_noise": 0.0, "g_noise": 0.0, "augment": "",
     "ema": 0.0, "alt_every": 0, "xla": False, "steps": 10000, "sample_every": 500, "ckpt_every": 1000,
     "log_every": 50, "keep": 3, "grid": 8, "preset": None, "grad_accum": 1, "precision": "float32",
-    "ada_target": 0.6, "ada_kimg": 500.0,
+    "ada_target": 0.6, "ada_kimg": 500.0, "reuse_fake": False,
 }
 
 
@@ -192,6 +192,7 @@ class TrainConfig:
     subset: int | None = None           # train on a seeded subset of this many images of the dataset
     map_layers: int = 8                 # stylegan2: mapping network depth
     ema_kimg: float | None = None       # stylegan2: G EMA half-life in thousand images (None: batch*10/32)
+    reuse_fake: bool = False            # one G forward per step: G's update scores the D update's fakes
 
     def validate(self) -> "TrainConfig":
         from gantool.models import spec_of  # noqa: PLC0415  (registers the variants, no TF)
@@ -240,7 +241,22 @@ class TrainConfig:
                 raise UsageError(f"{flag}: {msg}, got {value!r}" if flag != "--data" else f"{flag}: {msg}")
         spec.check(self.size, self)
         self._check_sizes(spec)
+        self._check_reuse(spec)
         return self
+
+    def _check_reuse(self, spec) -> None:
+        """--reuse-fake (gantool.train.reuse): the combinations its one G forward cannot honour."""
+        if not self.reuse_fake:
+            return
+        if "reuse_fake" in spec.refuses:
+            why = spec.refuses["reuse_fake"]
+            raise UsageError(f"--reuse-fake: {spec.label} does not use it ({why}); drop the flag")
+        if self.grad_accum > 1:
+            raise UsageError(f"--reuse-fake: not with --grad-accum {self.grad_accum} (each micro-batch would keep "
+                             "its G forward alive for the G update); use --grad-accum 1 or drop --reuse-fake")
+        if self.alt_every:
+            raise UsageError("--reuse-fake: not with --alt-every (its extra G update runs before the D update, "
+                             "so there is no D-update batch to reuse); drop one of them")
 
     def _check_sizes(self, spec) -> None:
         """The batch splits into --grad-accum micro-batches; the model size fits the dataset's."""

@@ -60,6 +60,7 @@ def train(
     ema_kimg: Optional[float] = typer.Option(None, "--ema-kimg", help="stylegan2: half-life of G's moving average in thousand images (default batch*10/32, ramped up over the first images); its --ema is not used."),
     ema: Optional[float] = typer.Option(None, "--ema", help="Keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off); samples use it."),
     alt_every: Optional[int] = typer.Option(None, "--alt-every", help=ALT_HELP),
+    reuse_fake: bool = typer.Option(False, "--reuse-fake", help="One G forward per step (the dcgan.torch / pytorch examples recipe): G's update scores the D update's fake images with the updated D instead of fresh z. Not with --grad-accum > 1, --alt-every or stylegan2."),
     grad_accum: Optional[int] = typer.Option(None, "--grad-accum", help="Split each step's batch into K micro-batches and average their gradients: the effective batch with 1/K of the activation memory (BatchNorm sees micro-batches). May change on --resume."),
     precision: Optional[str] = typer.Option(None, "--precision", help="float32 (default), mixed_float16 (dynamic loss scaling) or mixed_bfloat16."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="default (one device), mirrored (all local GPUs, else logical CPUs) or multiworker (reads TF_CONFIG); --batch is the global batch. See docs/distributed.md. May change on --resume."),
@@ -84,7 +85,8 @@ def train(
                  filters=filters, max_filters=max_filters, kernel=kernel, preset=preset, spectral_norm=spectral_norm,
                  r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
-                 keep=keep, grid=grid, precision=precision, subset=subset, map_layers=map_layers, ema_kimg=ema_kimg)
+                 keep=keep, grid=grid, precision=precision, subset=subset, map_layers=map_layers, ema_kimg=ema_kimg,
+                 reuse_fake=reuse_fake or None)
     runtime = {k: v for k, v in dict(strategy=strategy, grad_accum=grad_accum).items() if v is not None}
     given.update(_augment_options(augment, augment_policy, ada_target, ada_kimg))
     if steps is not None and kimg is not None:

@@ -47,7 +47,8 @@ def _register() -> None:
                  "spectral_norm": "its D uses equalized learning rate and R1 instead"},
         options={"map_layers": "a mapping network is {owner}'s; {variant} has none",
                  "ema_kimg": "{owner}'s EMA half-life; {variant} takes --ema DECAY"},
-        refuses={"ema": "its G EMA is always on, by half-life: --ema-kimg"},
+        refuses={"ema": "its G EMA is always on, by half-life: --ema-kimg",
+                 "reuse_fake": "its recipe makes each update's fakes its own way, with style mixing"},
         recipe=_recipe,
     ))
 

@@ -4,7 +4,8 @@ Order inside `train_step(batch_uint8, alpha)` (the pieces are methods of `Step`)
   1. D update: z ~ latent (+ annealed G-input noise), fake = G(z); D scores real and fake
      (augmented and with annealed instance noise when asked); loss = d_loss
      + gp_weight * GP + drift * D(real)^2 (wgan-gp) + r1 / 2 * R1 (when --r1 > 0).
-  2. G update on fresh z: loss = g_loss(D(augment(G(z)) + noise)).
+  2. G update on fresh z: loss = g_loss(D(augment(G(z)) + noise)). With --reuse-fake, on the
+     same G(z) as the D update, one G forward per step (gantool.train.reuse).
   3. EMA of G's weights (when --ema > 0), decay warmed up as min(ema, (1 + t) / (10 + t)).
   4. --augment ada: the step's mean sign(D(real)) is accumulated; every ada.INTERVAL steps p moves
      toward --ada-target (gantool.train.ada.adjust_p, in the graph) and the accumulators reset.
@@ -36,7 +37,7 @@ from gantool.images import to_float
 from gantool.models import losses
 from gantool.models import spec_of
 from gantool.tfquiet import import_tf
-from gantool.train import ada
+from gantool.train import ada, reuse
 from gantool.train.augment import augment
 from gantool.train.draws import ALT_D_TAG, ALT_G_TAG, BEGIN_TAG, D_TAG, G_TAG, Draws, step_key
 
@@ -90,6 +91,7 @@ class Step:
         self.G_ema = G_ema if G_ema is not None else state.G_ema
         self.strategy, self.replicas = state.dist.strategy, state.dist.replicas
         self.accum = max(1, int(getattr(self.cfg, "grad_accum", 1)))
+        self.reuse_fake = bool(getattr(self.cfg, "reuse_fake", False))
         self.global_batch = int(batch or self.cfg.batch)
         self.total = float(self.cfg.steps)
         self.fading, self.factor = fading, factor
@@ -168,10 +170,14 @@ class Step:
 
     # ---- the losses
     def d_loss(self, real, alpha, draws, tape):
-        """D's loss on real and fresh fake images, with its penalties; -> (loss, [mean scores])."""
-        tf, cfg = self.tf, self.cfg
+        """D's loss on real and fresh fake images (G runs off the tape), with its penalties."""
         with tape.stop_recording():
             fake = self.fake(real.shape[0], alpha, draws)
+        return self.d_loss_on(real, fake, alpha, draws)
+
+    def d_loss_on(self, real, fake, alpha, draws):
+        """D's loss on real and these fake images, with its penalties; -> (loss, [mean scores])."""
+        tf, cfg = self.tf, self.cfg
         r, f = self.d_view(real, draws), self.d_view(fake, draws)
         with tf.GradientTape(watch_accessed_variables=False) as rtape:
             rtape.watch(r)
@@ -205,9 +211,12 @@ class Step:
         return cfg.gp_weight * losses.gradient_penalty(gtape.gradient(mixed_s, mixed)), cfg.drift * losses.drift(real_s)
 
     def g_loss(self, real, alpha, draws, tape):
-        """G's loss on D's scores of fresh fake images (+ the recipe's G penalty when due);
+        """G's loss on fresh fake images (see g_loss_on)."""
+        return self.g_loss_on(real, self.fake(real.shape[0], alpha, draws), alpha, draws)
+
+    def g_loss_on(self, real, fake, alpha, draws):
+        """G's loss on D's scores of these fake images (+ the recipe's G penalty when due);
         -> (loss, [penalty, new tracked mean] with a recipe, else [])."""
-        fake = self.fake(real.shape[0], alpha, draws)
         if self.joint:
             fake_s = self.d_scores(self.d_view(real, draws), self.d_view(fake, draws), alpha)[1]
         else:
@@ -299,6 +308,8 @@ class Step:
         return self.tf.cast(ctx.replica_id_in_sync_group, self.tf.int32) * real.shape[0]
 
     def replica_train(self, batch, alpha, kd, kg):
+        if self.reuse_fake:  # one G forward for both updates (gantool.train.reuse)
+            return reuse.replica_train(self, batch, alpha, kd, kg)
         real = self.real_view(batch, alpha)
         offset = self.replica_offset(real)
         d_loss, scores = self.d_update(real, alpha, kd, offset)
