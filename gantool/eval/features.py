@@ -83,7 +83,7 @@ def _keras_net(weights: Path | None, seed: int = 0) -> FeatureNet:
         except Exception as e:  # noqa: BLE001
             raise UsageError(f"--inception: cannot load {weights} into Keras InceptionV3 (no top): {type(e).__name__}") from None
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def fn(x):
         x = tf.image.resize(x, (299, 299), method="bilinear")
         return net(x / 127.5 - 1.0, training=False)

@@ -44,7 +44,7 @@ def mean_msssim(images: np.ndarray, pairs: int = 10000, seed: int = 0, batch: in
     factors = scales_for(images.shape[1])
     idx = random_pairs(len(images), pairs, seed)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def score(a, b):
         return tf.image.ssim_multiscale(tf.cast(a, tf.float32), tf.cast(b, tf.float32), 255.0,
                                         power_factors=factors, filter_size=FILTER)

@@ -53,7 +53,7 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
     way: lerp(upsample(downsample(x)), x, alpha)."""
     tf = import_tf()
     step = Step(state, G, D, G_ema, fading, factor, batch)
-    compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True)
+    compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True, autograph=False)
     compiled: dict = {}
 
     def variant(kind: str, due: frozenset):
