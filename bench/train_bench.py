@@ -250,7 +250,8 @@ def summarize(a, samples: list[dict], contenders: list[str], orders: list[list[s
     same_recipe = REUSE_TORCH if a.gantool_recipe == "reuse" else FRESH_TORCH
     best, best_fresh, best_reuse = faster(stats, same_recipe), faster(stats, FRESH_TORCH), faster(stats, REUSE_TORCH)
     ratio = lambda x, y: stats[x]["median"] / stats[y]["median"] if x in stats and y else None  # noqa: E731
-    return {"rows": rows, "params_equal": len(params) == 1, "threads": a.threads, "orders": orders,
+    versions = {k: sorted({s[k] for s in samples if k in s}) for k in ("tf_version", "torch_version")}
+    return {"rows": rows, "params_equal": len(params) == 1, "threads": a.threads, "orders": orders, **versions,
             "gantool_recipe": a.gantool_recipe, "gantool_extra": a.gantool_extra,
             "headline": {"faster_torch": best, "cli_over_faster_torch": ratio("gantool-cli", best),
                          "step_over_faster_torch": ratio("gantool-step", best_fresh),
