@@ -319,6 +319,9 @@ def main() -> None:
     if any(c.startswith("torch") for c in contenders) and not Path(a.torch_python).exists():
         print(f"(no {a.torch_python}: skipping PyTorch; `make bench/.torch-venv/.ok` makes it)", file=sys.stderr)
         contenders = [c for c in contenders if not c.startswith("torch")]
+    if os.getloadavg()[0] > 0.5:
+        print(f"warning: load average {os.getloadavg()[0]:.1f} before the first round; PyTorch's OpenMP threads "
+              "slow down many times over on a busy machine (each sample records the load)", file=sys.stderr)
     samples, orders = [], []
     with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp_name:
         ctx = {"tmp": Path(tmp_name), "env": thread_env(a.threads)}
@@ -328,8 +331,9 @@ def main() -> None:
             order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
             orders.append(order)
             for pos, name in enumerate(order):
+                load = os.getloadavg()[0]  # a busy machine's samples are not an idle one's
                 row = run_one(name, a, ctx, r)
-                samples.append({"round": r, "position": pos, "contender": name, **row})
+                samples.append({"round": r, "position": pos, "contender": name, "loadavg_1m_before": load, **row})
                 print(f"round {r + 1}/{a.rounds} {name}: {row['train_img_per_s']:.1f} img/s "
                       f"(G {row['params_g']:,} D {row['params_d']:,})", file=sys.stderr, flush=True)
     summary = summarize(a, samples, contenders, orders)
