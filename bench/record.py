@@ -48,15 +48,17 @@ def versions() -> dict:
     return out
 
 
-def write(name: str, summary, samples=None, args: dict | None = None) -> Path:
-    """Write docs/bench/NAME.json (atomically) and return its path."""
+def write(name: str, summary, samples=None, args: dict | None = None, out_dir: Path | None = None) -> Path:
+    """Write docs/bench/NAME.json (atomically; `out_dir` instead of docs/bench, e.g. for a smoke
+    run that must not replace the recorded numbers) and return its path."""
     doc = {"name": name, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "command": shlex.join([sys.executable, *sys.argv]), "args": args or {}, "machine": machine(),
            "versions": versions(), "samples": samples if samples is not None else [], "summary": summary}
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{name}.json"
+    out = Path(out_dir) if out_dir is not None else OUT
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-    print(f"recorded: {path.relative_to(REPO)}", file=sys.stderr)
+    print(f"recorded: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr)
     return path
