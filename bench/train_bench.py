@@ -17,6 +17,8 @@ Contenders, each run in a fresh process of its own in every round (`--contenders
                        the window; the data pipeline, per-step host work and the log lines (one
                        every W steps) are inside. The process's wall time and the CLI's own
                        whole-session img/s (tracing included) are kept in the raw samples.
+  gantool-cli-reuse    the same with --reuse-fake: one G forward per step, the recipe of the two
+                       *-reuse PyTorch rows below (the headline's reuse line compares these).
   gantool-step         the bare compiled step that `gantool train` runs (build_state + make_steps,
                        XLA off), on one fixed batch: W warm-up calls (tracing), then S timed calls;
                        the clock stops after the last loss is on the host.
@@ -65,7 +67,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-CONTENDERS = ["gantool-cli", "gantool-step", "gantool-step-xla", "torch-eager", "torch-compile",
+CONTENDERS = ["gantool-cli", "gantool-cli-reuse", "gantool-step", "gantool-step-xla", "torch-eager", "torch-compile",
               "torch-eager-reuse", "torch-compile-reuse"]
 DEFAULT = [c for c in CONTENDERS if c != "gantool-step-xla"]
 FRESH_TORCH, REUSE_TORCH = ("torch-eager", "torch-compile"), ("torch-eager-reuse", "torch-compile-reuse")
@@ -144,10 +146,10 @@ def gantool_exe() -> str:
     return found
 
 
-def cli_args(a, ds: Path, out: Path) -> list[str]:
+def cli_args(a, ds: Path, out: Path, reuse: bool = False) -> list[str]:
     return [gantool_exe(), "train", "dcgan", "--data", str(ds), "--batch", str(a.batch), "--filters", str(a.filters),
             "--z-dim", str(a.z_dim), "--steps", str(a.warmup + a.steps), "--log-every", str(a.warmup),
-            "--out", str(out), "--json", "-q", *shlex.split(a.gantool_extra)]
+            "--out", str(out), "--json", "-q", *shlex.split(a.gantool_extra)] + ["--reuse-fake"] * reuse
 
 
 def trainable_params(config: dict) -> dict:
@@ -191,11 +193,11 @@ def steady_rate(metrics: Path, first_step: int, batch: int) -> dict:
             "warmup_s": first["elapsed"], "interval_img_per_s": [r["img_per_s"] for r in logs]}
 
 
-def run_cli(a, ds: Path, tmp: Path, env: dict, r: int, params: dict) -> dict:
+def run_cli(a, ds: Path, tmp: Path, env: dict, r: int, params: dict, reuse: bool = False) -> dict:
     out = tmp / f"run-{r}"
-    res, wall = run(cli_args(a, ds, out), env, tmp)
+    res, wall = run(cli_args(a, ds, out, reuse), env, tmp)
     result = last_json(res.stdout)
-    row = {"framework": "gantool train (CLI)", **steady_rate(out / "metrics.jsonl", a.warmup, a.batch),
+    row = {"framework": "gantool train (CLI)" + (" --reuse-fake" if reuse else ""), **steady_rate(out / "metrics.jsonl", a.warmup, a.batch),
            "process_wall_s": wall, "session_img_per_s": result["img_per_s"], **params}
     shutil.rmtree(out, ignore_errors=True)
     return row
@@ -219,8 +221,8 @@ def run_torch(a, env: dict, tmp: Path, compile_: bool, recipe: str) -> dict:
 
 def run_one(name: str, a, ctx: dict, r: int) -> dict:
     env, tmp = ctx["env"], ctx["tmp"]
-    if name == "gantool-cli":
-        return run_cli(a, ctx["ds"], tmp, env, r, ctx["cli_params"])
+    if name.startswith("gantool-cli"):
+        return run_cli(a, ctx["ds"], tmp, env, r, ctx["cli_params"], reuse=name.endswith("reuse"))
     if name.startswith("gantool-step"):
         return run_step(a, env, tmp, xla=name.endswith("xla"))
     return run_torch(a, env, tmp, compile_="compile" in name, recipe="reuse" if name.endswith("reuse") else "fresh")
@@ -256,7 +258,8 @@ def summarize(a, samples: list[dict], contenders: list[str], orders: list[list[s
             "headline": {"faster_torch": best, "cli_over_faster_torch": ratio("gantool-cli", best),
                          "step_over_faster_torch": ratio("gantool-step", best_fresh),
                          "faster_torch_reuse": best_reuse,
-                         "cli_over_faster_torch_reuse": ratio("gantool-cli", best_reuse)}}
+                         "cli_over_faster_torch_reuse": ratio("gantool-cli", best_reuse),
+                         "cli_reuse_over_faster_torch_reuse": ratio("gantool-cli-reuse", best_reuse)}}
 
 
 def fmt(x, spec: str) -> str:
@@ -279,6 +282,9 @@ def print_table(a, summary: dict) -> None:
     if h["faster_torch_reuse"]:
         print(f"gantool CLI / faster PyTorch reuse recipe ({h['faster_torch_reuse']}) = "
               f"{fmt(h['cli_over_faster_torch_reuse'], '.3f')}x (gantool recipe: {a.gantool_recipe})")
+    if h["cli_reuse_over_faster_torch_reuse"]:
+        print(f"gantool CLI --reuse-fake / faster PyTorch reuse recipe ({h['faster_torch_reuse']}) = "
+              f"{fmt(h['cli_reuse_over_faster_torch_reuse'], '.3f')}x (the same recipe on both sides)")
     if not summary["params_equal"]:
         print("WARNING: parameter counts differ between contenders; the comparison is not like for like")
 
@@ -325,7 +331,7 @@ def main() -> None:
     samples, orders = [], []
     with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp_name:
         ctx = {"tmp": Path(tmp_name), "env": thread_env(a.threads)}
-        if "gantool-cli" in contenders:
+        if any(c.startswith("gantool-cli") for c in contenders):
             ctx["ds"], ctx["cli_params"] = prepare(a, ctx["tmp"], ctx["env"])
         for r in range(a.rounds):
             order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
