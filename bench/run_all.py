@@ -20,6 +20,7 @@ BENCHES = {
     "eval": "eval_bench.py",
     "megapixel": "megapixel_bench.py",
     "scale": "scale_bench.py",
+    "suite": "suite_bench.py",
     "startup": "startup_bench.py",
 }
 
