@@ -7,8 +7,9 @@ Configurations, each run in a fresh process of its own in every round (order rot
   gan          gan at 28 px, 1 channel (the MNIST report's fully connected GAN), batch 64
   dcgan-mnist  dcgan --preset mnist at 28 px, 1 channel, batch 64
   hdcgan       hdcgan at 64 px, 3 channels, batch 32 (its default, with its annealed noises)
-  pggan        pggan's final 32 px stage (alpha 1, stabilising), 3 channels, --filters 16
-               --max-filters 128 (small filters), batch 32 (the growth plan's batch at 32 px)
+  pggan        pggan's final 32 px stage (alpha 1, stabilising), 3 channels, --filters 8
+               --max-filters 64 (small filters: 64 channels at every level; the default's are 512),
+               batch 32 (the growth plan's batch at 32 px)
   dcgan-64     dcgan 64 px, 3 channels, batch 64: the reference network of bench/train_bench.py
   stylegan2    stylegan2 at 32 px, 3 channels, its defaults (batch 32); its recipe adds lazy R1 every
                16 steps and path length every 4: warm-up covers steps 0-4 (all three compiled kinds
@@ -57,7 +58,7 @@ VARIANTS = {
     "gan": {"variant": "gan", "size": 28, "channels": 1},
     "dcgan-mnist": {"variant": "dcgan", "size": 28, "channels": 1, "preset": "mnist"},
     "hdcgan": {"variant": "hdcgan", "size": 64, "channels": 3},
-    "pggan": {"variant": "pggan", "size": 32, "channels": 3, "filters": 16, "max_filters": 128, "batch": 32,
+    "pggan": {"variant": "pggan", "size": 32, "channels": 3, "filters": 8, "max_filters": 64, "batch": 32,
               "fade_kimg": 1.0, "stable_kimg": 1.0},
     "dcgan-64": {"variant": "dcgan", "size": 64, "channels": 3},
     "stylegan2": {"variant": "stylegan2", "size": 32, "channels": 3, "cycle": 16, "warmup": 5},
