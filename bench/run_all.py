@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "prep": "prep_bench.py",
     "train": "train_bench.py",
+    "variants": "variants_bench.py",
     "msssim": "msssim_bench.py",
     "eval": "eval_bench.py",
     "megapixel": "megapixel_bench.py",
