@@ -1,4 +1,5 @@
-"""`gantool eval` through its entry point on a real tiny run and real digits: the report files,
+"""`gantool eval` on a real tiny run and real digits (through `gantool.cli.main` in this process;
+the offline message and the quiz page also through the entry point): the report files,
 the metrics.jsonl lines, the real-feature cache, --fake folders and arrays, the offline message,
 bad input, and the quiz page's JavaScript run in V8."""
 
@@ -9,14 +10,14 @@ import re
 import numpy as np
 import pytest
 
-from conftest import copy_digits16, run_cli
+from conftest import copy_digits16, run_cli, run_in_process
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, digits16):
     root = tmp_path_factory.mktemp("evalws")
     copy_digits16(digits16, root / "data/digits_16")
-    r = run_cli("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
+    r = run_in_process("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
     assert r.rc == 0, r
     from gantool.data.shards import open_dataset
 
@@ -45,7 +46,7 @@ def env_for(tmp_path):
 
 def test_eval_run_without_network_writes_report_lines_and_grids(ws, tmp_path):
     root, real = ws
-    r = run_cli("eval", "runs/dc", "--metrics", "msssim,nn", "--count", 64, "--pairs", 400, "--nn-show", 4,
+    r = run_in_process("eval", "runs/dc", "--metrics", "msssim,nn", "--count", 64, "--pairs", 400, "--nn-show", 4,
                 "--json", "-q", cwd=root, env=env_for(tmp_path))
     assert r.rc == 0, r
     out = r.json
@@ -102,13 +103,13 @@ def test_eval_fake_arrays_and_folders_with_a_network_file_and_the_cache(ws, weig
     common = ["--data", root / "data/digits_16", "--inception", weights, "--real-count", 60, "--count", 30,
               "--metrics", "fid,kid,pr,nn", "--kid-subsets", 10, "--kid-subset-size", 20, "--json", "-q"]
     env = env_for(tmp_path)
-    a = run_cli("eval", "--fake", tmp_path / "realish.npz", *common, env=env, timeout=600)
+    a = run_in_process("eval", "--fake", tmp_path / "realish.npz", *common, env=env)
     assert a.rc == 0, a
     a = a.json
     assert a["network"]["name"].startswith("keras-inceptionv3") and a["network"]["comparable"] is False
     assert a["data"]["real_features"] == "computed" and a["data"]["images"] == 60
     assert len(list((tmp_path / "cache/stats").glob("real-*.npz"))) == 1
-    b = run_cli("eval", "--fake", tmp_path / "noise.npz", *common, env=env, timeout=600)
+    b = run_in_process("eval", "--fake", tmp_path / "noise.npz", *common, env=env)
     assert b.rc == 0, b
     b = b.json
     assert b["data"]["real_features"] == "cache"
@@ -118,7 +119,7 @@ def test_eval_fake_arrays_and_folders_with_a_network_file_and_the_cache(ws, weig
     assert b["metrics"]["pr"]["precision"] < a["metrics"]["pr"]["precision"]
     assert a["metrics"]["nn"]["space"] == "inception"
     # the same images as 32 px RGB PNGs are conformed to the dataset (16 px grey): the same scores
-    c = run_cli("eval", "--fake", folder, *common, env=env, timeout=600)
+    c = run_in_process("eval", "--fake", folder, *common, env=env)
     assert c.rc == 0, c
     c = c.json
     assert c["metrics"]["fid"]["value"] == pytest.approx(a["metrics"]["fid"]["value"], rel=1e-3)
@@ -137,7 +138,7 @@ def test_eval_with_the_graph_file_interface_records_the_network(ws, tmp_path):
     pb = tmp_path / "classify_image_graph_def.pb"
     fake_inception_graph(pb)
     np.savez(tmp_path / "same.npz", images=real[:64])
-    r = run_cli("eval", "--fake", tmp_path / "same.npz", "--data", root / "data/digits_16", "--metrics", "fid,kid,pr",
+    r = run_in_process("eval", "--fake", tmp_path / "same.npz", "--data", root / "data/digits_16", "--metrics", "fid,kid,pr",
                 "--real-count", 200, "--kid-subsets", 5, "--kid-subset-size", 50, "--json", "-q",
                 env={**env_for(tmp_path), "GANTOOL_INCEPTION": str(pb)})
     assert r.rc == 0, r
@@ -151,7 +152,7 @@ def test_eval_with_the_graph_file_interface_records_the_network(ws, tmp_path):
 def test_eval_copies_of_the_training_set_are_flagged(ws, tmp_path):
     root, real = ws
     np.savez(tmp_path / "copies.npz", images=real[:50])
-    r = run_cli("eval", "--fake", tmp_path / "copies.npz", "--data", root / "data/digits_16", "--metrics", "nn,msssim",
+    r = run_in_process("eval", "--fake", tmp_path / "copies.npz", "--data", root / "data/digits_16", "--metrics", "nn,msssim",
                 "--pairs", 300, "--json", "-q", env=env_for(tmp_path))
     assert r.rc == 0, r
     nnm = r.json["metrics"]["nn"]
@@ -230,7 +231,7 @@ def test_quiz_page_is_offline_and_its_script_counts_realness(ws, tmp_path):
     assert labels == [x["kind"] for x in key["images"]] and sorted(labels) == ["generated"] * 6 + ["real"] * 6
     assert labels != ["generated"] * 6 + ["real"] * 6 and labels != ["real"] * 6 + ["generated"] * 6  # shuffled
     # same settings, same page (habit 6)
-    again = run_cli("eval", "quiz", "--fake", tmp_path / "g.npz", "--data", root / "data/digits_16", "--count", 6,
+    again = run_in_process("eval", "quiz", "--fake", tmp_path / "g.npz", "--data", root / "data/digits_16", "--count", 6,
                     "--out", tmp_path / "q2.html")
     assert again.rc == 0 and (tmp_path / "q2.html").read_text() == page
 

@@ -14,8 +14,8 @@ from tfhelpers import tf
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("exportws")
-    assert run_cli("prep", "builtin:digits", "--size", 16, "--channels", 3, "-q", cwd=root).rc == 0
-    r = run_cli("train", "dcgan", "--steps", 10, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
+    assert run_in_process("prep", "builtin:digits", "--size", 16, "--channels", 3, "-q", cwd=root).rc == 0
+    r = run_in_process("train", "dcgan", "--steps", 10, "--filters", 8, "--batch", 16, "--out", "runs/dc", "-q", cwd=root)
     assert r.rc == 0, r
     return root
 
@@ -30,7 +30,7 @@ def keras_images(run, z):
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite", "onnx"])
 def test_export_round_trips(run, fmt):
-    res = run_cli("export", "runs/dc", "--format", fmt, "--json", cwd=run, timeout=600)
+    res = run_in_process("export", "runs/dc", "--format", fmt, "--json", cwd=run)
     assert res.rc == 0, res
     out = res.json
     assert out["max_diff"] <= 1 and out["checked_images"] == 16 and out["resolution"] == 16 and out["channels"] == 3
@@ -61,7 +61,7 @@ def test_export_round_trips(run, fmt):
 def test_pggan_stage_exports_with_its_custom_layers(tmp_path, pggan8):
     root = tmp_path
     shutil.copytree(pggan8, root / "pg")  # the session's tiny 4 -> 8 px pggan run (conftest.PGGAN8_ARGS)
-    res = run_cli("export", "pg", "--format", "tflite", "--resolution", 4, "--json", cwd=root)
+    res = run_in_process("export", "pg", "--format", "tflite", "--resolution", 4, "--json", cwd=root)
     assert res.rc == 0 and res.json["resolution"] == 4 and res.json["max_diff"] <= 1, res
 
 

@@ -6,7 +6,7 @@ import signal
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 from gantool.errors import UsageError
 from gantool.train import progressive as pg
 from tfhelpers import tf
@@ -141,7 +141,7 @@ ARGS = ["pggan", "--filters", 4, "--max-filters", 16, "--z-dim", 16, "--fade-kim
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("pgws")
-    assert run_cli("prep", "builtin:digits", "--size", 32, "-q", cwd=root).rc == 0
+    assert run_in_process("prep", "builtin:digits", "--size", 32, "-q", cwd=root).rc == 0
     return root
 
 
@@ -155,7 +155,7 @@ COMMON = [*ARGS, "--target", 16, "--ckpt-every", 25]
 def whole(ws):
     """One uninterrupted 203-step run, shared: the growth test reads it, the resume test compares
     against its final checkpoint (checkpointing every 25 steps does not change the weights)."""
-    res = run_cli("train", *COMMON, "--out", "runs/pw", "--json", cwd=ws, timeout=600)
+    res = run_in_process("train", *COMMON, "--out", "runs/pw", "--json", cwd=ws)
     assert res.rc == 0, res
     return ws / "runs/pw"
 
@@ -198,7 +198,7 @@ def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
     killed = ws / "runs/pk"
     r = run_cli("train", *COMMON, "--out", killed, cwd=ws, timeout=600, env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
     assert r.rc == -signal.SIGKILL, r
-    res = run_cli("train", "--resume", killed, "--json", cwd=ws, timeout=600)
+    res = run_in_process("train", "--resume", killed, "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 100 and res.json["step"] == 203, res
     recs = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
     at_resume = [r for r in recs if r["step"] == res.json["start_step"] and "d_loss" in r]
@@ -213,7 +213,7 @@ def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
 def test_pggan_cli_refusals(ws):
     for args, needle in ((["--target", 24], "4*2^k"), (["--target", 64], "digits_32 (32 px)"), (["--steps", 10], "--kimg"),
                          (["--spectral-norm"], "equalized"), (["--batch-schedule", "4-8"], "RES:BATCH")):
-        res = run_cli("train", "pggan", *args, "--dry-run", cwd=ws)
+        res = run_in_process("train", "pggan", *args, "--dry-run", cwd=ws)
         assert res.rc == 2 and needle in res.stderr and len(res.stderr.strip().splitlines()) == 1, res
-    res = run_cli("train", "dcgan", "--fade-kimg", 3, "--dry-run", cwd=ws)
+    res = run_in_process("train", "dcgan", "--fade-kimg", 3, "--dry-run", cwd=ws)
     assert res.rc == 2 and "only pggan grows" in res.stderr

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import copy_digits16, run_cli
+from conftest import copy_digits16, run_cli, run_in_process
 from gantool.errors import UsageError
 from gantool.sample import draw_z, interpolate, parse_seeds, z_for
 
@@ -55,7 +55,7 @@ def test_interpolation_ends_and_slerp_keeps_norm():
 def runs(tmp_path_factory, digits16, pggan8):
     root = tmp_path_factory.mktemp("samplews")
     copy_digits16(digits16, root / "data/digits_16")
-    r = run_cli("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--ema", 0.9, "--ckpt-every", 10,
+    r = run_in_process("train", "dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--ema", 0.9, "--ckpt-every", 10,
                 "--out", "runs/dc", "-q", cwd=root)
     assert r.rc == 0, r
     shutil.copytree(pggan8, root / "runs/pg")  # the session's tiny pggan run (conftest.PGGAN8_ARGS)
@@ -83,15 +83,15 @@ def test_sample_zrange_as_written(runs):
 
 
 def test_same_seed_same_bytes_and_count_prefix(runs, tmp_path):
-    a = run_cli("sample", "runs/dc", "--seeds", "0-5,42", "--out", tmp_path / "a", "-q", cwd=runs)
-    b = run_cli("sample", "runs/dc", "--seeds", "0-5,42", "--out", tmp_path / "b", "-q", "--batch", 3, cwd=runs)
+    a = run_in_process("sample", "runs/dc", "--seeds", "0-5,42", "--out", tmp_path / "a", "-q", cwd=runs)
+    b = run_in_process("sample", "runs/dc", "--seeds", "0-5,42", "--out", tmp_path / "b", "-q", "--batch", 3, cwd=runs)
     assert a.rc == 0 and b.rc == 0, (a, b)
     names = sorted(p.name for p in (tmp_path / "a").glob("seed-*.png"))
     assert names == [f"seed-{s:06d}.png" for s in (0, 1, 2, 3, 4, 5, 42)]
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
-    c = run_cli("sample", "runs/dc", "--count", 3, "--seed", 9, "--out", tmp_path / "c", "-q", cwd=runs)
-    d = run_cli("sample", "runs/dc", "--count", 10, "--seed", 9, "--out", tmp_path / "d", "-q", cwd=runs)
+    c = run_in_process("sample", "runs/dc", "--count", 3, "--seed", 9, "--out", tmp_path / "c", "-q", cwd=runs)
+    d = run_in_process("sample", "runs/dc", "--count", 10, "--seed", 9, "--out", tmp_path / "d", "-q", cwd=runs)
     assert c.rc == 0 and d.rc == 0
     for i in range(3):
         assert (tmp_path / "c" / f"img-{i:06d}.png").read_bytes() == (tmp_path / "d" / f"img-{i:06d}.png").read_bytes()
@@ -123,7 +123,7 @@ def test_large_count_streams_in_batches_into_npz(runs, tmp_path, monkeypatch):
 
 
 def test_latent_walk_gif_and_mp4(runs, tmp_path):
-    res = run_cli("sample", "runs/dc", "--count", 4, "--interpolate", 3, "--frames", 4, "--out", tmp_path, "--json", cwd=runs)
+    res = run_in_process("sample", "runs/dc", "--count", 4, "--interpolate", 3, "--frames", 4, "--out", tmp_path, "--json", cwd=runs)
     assert res.rc == 0, res
     from PIL import Image
 
@@ -138,15 +138,15 @@ def test_latent_walk_gif_and_mp4(runs, tmp_path):
 
 
 def test_checkpoint_prefix_and_stages_and_truncation(runs, tmp_path):
-    a = run_cli("sample", "runs/dc/checkpoints/ckpt-20", "--seeds", "1-3", "--out", tmp_path / "ck", "-q", cwd=runs)
-    b = run_cli("sample", "runs/dc", "--seeds", "1-3", "--out", tmp_path / "run", "-q", cwd=runs)
+    a = run_in_process("sample", "runs/dc/checkpoints/ckpt-20", "--seeds", "1-3", "--out", tmp_path / "ck", "-q", cwd=runs)
+    b = run_in_process("sample", "runs/dc", "--seeds", "1-3", "--out", tmp_path / "run", "-q", cwd=runs)
     assert a.rc == 0 and b.rc == 0, (a, b)
     for s in (1, 2, 3):  # the checkpoint's EMA generator is the run's generator_ema.keras
         assert np.abs(png(tmp_path / "ck" / f"seed-{s:06d}.png").astype(int) - png(tmp_path / "run" / f"seed-{s:06d}.png")).max() <= 1
-    res = run_cli("sample", "runs/pg", "--resolution", 4, "--truncation", 0.7, "--count", 2, "--json", cwd=runs)
+    res = run_in_process("sample", "runs/pg", "--resolution", 4, "--truncation", 0.7, "--count", 2, "--json", cwd=runs)
     assert res.rc == 0 and res.json["resolution"] == 4 and res.json["truncation"] == 0.7, res
     assert png(runs / res.json["out"] / "img-000000.png").shape == (4, 4)
-    res = run_cli("sample", "runs/pg", "--count", 2, "--json", cwd=runs)
+    res = run_in_process("sample", "runs/pg", "--count", 2, "--json", cwd=runs)
     assert res.rc == 0 and res.json["resolution"] == 8
 
 

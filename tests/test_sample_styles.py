@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 from gantool.sample import z_for
 from tfhelpers import tf
 
@@ -19,8 +19,8 @@ Z_DIM = 16
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("stylesws")
-    assert run_cli("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
-    r = run_cli("train", "stylegan2", "--steps", 1, "--filters", 8, "--max-filters", 16, "--map-layers", 2,
+    assert run_in_process("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
+    r = run_in_process("train", "stylegan2", "--steps", 1, "--filters", 8, "--max-filters", 16, "--map-layers", 2,
                 "--z-dim", Z_DIM, "--batch", 8, "--out", "runs/sg", "-q", cwd=root)
     assert r.rc == 0, r
     return root

@@ -1,7 +1,8 @@
 """Scale (issue 7): megapixel sizes (pggan's 1024 stage: tests/test_pggan.py), gradient accumulation, mixed precision, the dry-run memory
 estimate, and training under tf.distribute (2 logical CPUs; two worker processes on 127.0.0.1).
 
-Equality checks compare checkpoint variables of two real runs through the CLI. Float sums in
+Equality checks compare checkpoint variables of two real runs through the CLI (in this process,
+`run_in_process`, unless a run needs its own: split CPU devices, TF_CONFIG workers). Float sums in
 another order (an all-reduce, micro-batches) move weights by ~1e-7 per step; the tolerance
 1e-4 is far below what one step with a different z or batch changes (~1e-3, checked below).
 """
@@ -14,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import GANTOOL, copy_digits16, run_cli
+from conftest import GANTOOL, copy_digits16, run_cli, run_in_process
 from tfhelpers import tf
 
 TOL = 1e-4
@@ -44,7 +45,9 @@ def max_diff(a, b):
 
 
 def train(ws, out, *args, env=None, steps=4):
-    res = run_cli("train", *args, "--data", ws / "d16", "--out", ws / out, "--steps", steps, *BASE, cwd=ws, env=env)
+    # GANTOOL_CPU_DEVICES splits the CPU at TensorFlow's start: such a run needs a fresh process
+    runner = run_cli if env else run_in_process
+    res = runner("train", *args, "--data", ws / "d16", "--out", ws / out, "--steps", steps, *BASE, cwd=ws, env=env)
     assert res.rc == 0, res
     return res.json
 
@@ -63,7 +66,7 @@ def test_grad_accum_equals_one_big_batch(ws):
 
 
 def test_grad_accum_must_divide_the_batch(ws):
-    res = run_cli("train", "gan", "--data", ws / "d16", "--out", ws / "bad", "--batch", 10, "--grad-accum", 4,
+    res = run_in_process("train", "gan", "--data", ws / "d16", "--out", ws / "bad", "--batch", 10, "--grad-accum", 4,
                   "--steps", 1, "-q", cwd=ws)
     assert res.rc == 2 and "--grad-accum 4: must divide the batch 10" in res.stderr, res
     assert len(res.stderr.strip().splitlines()) == 1
@@ -82,7 +85,7 @@ def test_mirrored_two_devices_matches_one_device_and_resumes(ws):
     assert d < TOL, d
     assert abs(one["last"]["d_loss"] - res.json["last"]["d_loss"]) < 1e-4
     # and a mirrored run resumes on one device (the strategy is how, not what)
-    res = run_cli("train", "--resume", ws / "m2", "--steps", 7, "--strategy", "default", "-q", "--json", cwd=ws)
+    res = run_in_process("train", "--resume", ws / "m2", "--steps", 7, "--strategy", "default", "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["replicas"] == 1, res
 
 
@@ -151,12 +154,12 @@ def test_mixed_precision_trains_resumes_and_samples(ws, precision):
     name = f"mp_{precision}"
     out = train(ws, name, "dcgan", "--precision", precision, steps=3)
     assert all(np.isfinite(v) for v in out["last"].values())
-    res = run_cli("train", "--resume", ws / name, "--steps", 5, "-q", "--json", cwd=ws)
+    res = run_in_process("train", "--resume", ws / name, "--steps", 5, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["step"] == 5, res
     names = set(weights(ws / name, 5))
     if precision == "mixed_float16":  # the loss scale is part of the state
         assert any("scale" in n for n in names), sorted(names)[:20]
-    res = run_cli("sample", ws / name, "--count", 4, "--out", ws / f"{name}_s", "-q", "--json", cwd=ws)
+    res = run_in_process("sample", ws / name, "--count", 4, "--out", ws / f"{name}_s", "-q", "--json", cwd=ws)
     assert res.rc == 0, res
     tf()
     import keras
@@ -177,26 +180,26 @@ def mega(tmp_path_factory):
     for i in range(2):
         img = cv2.GaussianBlur(rng.integers(0, 256, (1100, 1024, 3), dtype=np.uint8), (31, 31), 0)
         cv2.imwrite(str(raw / f"p{i}.png"), img)
-    res = run_cli("prep", raw, "--size", 1024, "--crop", "center", "--out", root / "d1024", "-q", "--json", cwd=root)
+    res = run_in_process("prep", raw, "--size", 1024, "--crop", "center", "--out", root / "d1024", "-q", "--json", cwd=root)
     assert res.rc == 0, res
     return root
 
 
 def test_dcgan_1024_builds_and_steps(mega):
     common = ["--data", mega / "d1024", "--filters", 4, "--max-filters", 32, "--grid", 1, "--sample-every", 0]
-    res = run_cli("train", "dcgan", *common, "--batch-schedule", "megapixel", "--dry-run", "--json", cwd=mega)
+    res = run_in_process("train", "dcgan", *common, "--batch-schedule", "megapixel", "--dry-run", "--json", cwd=mega)
     assert res.rc == 0, res
     assert res.json["config"]["batch"] == 6 and res.json["config"]["size"] == 1024  # the report's batch at 1024
     est = res.json["estimate"]
     assert est["params"]["generator"] > 0 and est["params"]["discriminator"] > 0
-    res2 = run_cli("train", "dcgan", *common, "--batch", 2, "--grad-accum", 2, "--dry-run", "--json", cwd=mega)
+    res2 = run_in_process("train", "dcgan", *common, "--batch", 2, "--grad-accum", 2, "--dry-run", "--json", cwd=mega)
     assert res2.json["estimate"]["micro_batch"] == 1
     assert res2.json["estimate"]["params"] == est["params"]
     # activations scale with the micro-batch: 6 images vs 1
     a6, a1 = est["memory_bytes"]["activations"], res2.json["estimate"]["memory_bytes"]["activations"]
     assert a6 == 6 * a1
-    res = run_cli("train", "dcgan", *common, "--batch", 2, "--steps", 1, "--out", mega / "r", "-q", "--json", cwd=mega,
-                  timeout=600)
+    res = run_in_process("train", "dcgan", *common, "--batch", 2, "--steps", 1, "--out", mega / "r", "-q", "--json",
+                         cwd=mega)
     assert res.rc == 0, res
     assert res.json["step"] == 1 and all(np.isfinite(v) for v in res.json["last"].values())
     import cv2

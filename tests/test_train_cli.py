@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import copy_digits16, run_cli
+from conftest import copy_digits16, run_cli, run_in_process
 
 FAST = ["--filters", 8, "--batch", 8, "--log-every", 5]
 
@@ -20,14 +20,14 @@ def ws(tmp_path_factory, digits16):
 
 
 def test_dry_run_resolves_variant_defaults_and_writes_nothing(ws):
-    res = run_cli("train", "hdcgan", "--dry-run", "--json", cwd=ws)
+    res = run_in_process("train", "hdcgan", "--dry-run", "--json", cwd=ws)
     assert res.rc == 0, res
     c = res.json["config"]
     assert (c["variant"], c["batch"], c["filters"], c["lr_g"], c["size"], c["channels"]) == ("hdcgan", 32, 64, 2e-4, 16, 1)
     assert c["instance_noise"] == 0.1 and c["g_noise"] == 0.1 and c["latent"] == "uniform"
     assert c["run_dir"] == "runs/00000-hdcgan-digits_16" and c["data"] == "data/digits_16"
     assert not (ws / "runs").exists()
-    res = run_cli("train", "dcgan", "--kimg", 1, "--batch", 10, "--augment", "--dry-run", "--json", cwd=ws)
+    res = run_in_process("train", "dcgan", "--kimg", 1, "--batch", 10, "--augment", "--dry-run", "--json", cwd=ws)
     assert res.json["config"]["steps"] == 100 and res.json["config"]["augment"] == "flip,translate,color"
 
 
@@ -105,17 +105,17 @@ def test_run_folder_holds_everything(ws):
 
 @pytest.mark.parametrize("variant", ["gan", "hdcgan"])
 def test_other_variants_train_from_the_cli(ws, variant):
-    res = run_cli("train", variant, "--steps", 6, "--alt-every", 3, *FAST, "--json", cwd=ws)
+    res = run_in_process("train", variant, "--steps", 6, "--alt-every", 3, *FAST, "--json", cwd=ws)
     assert res.rc == 0 and res.json["step"] == 6 and np.isfinite(res.json["last"]["d_loss"]), res
 
 
 def test_xla_flag_compiles_and_trains(ws):
-    res = run_cli("train", "dcgan", "--steps", 2, "--xla", *FAST, "--json", cwd=ws)
+    res = run_in_process("train", "dcgan", "--steps", 2, "--xla", *FAST, "--json", cwd=ws)
     assert res.rc == 0 and res.json["step"] == 2, res
 
 
 def test_non_finite_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint(ws):
-    res = run_cli("train", "dcgan", "--steps", 30, "--lr-g", 1e30, "--ckpt-every", 1, "--out", "runs/nan",
+    res = run_in_process("train", "dcgan", "--steps", 30, "--lr-g", 1e30, "--ckpt-every", 1, "--out", "runs/nan",
                   *FAST, cwd=ws)
     assert res.rc == 1, res
     line = res.stderr.strip().splitlines()[-1]
@@ -131,8 +131,8 @@ def test_training_moves_sample_statistics_toward_the_digits(ws):
     """400 steps at 16 px: pfd8 (Frechet distance of 8x8 pixels to the data) falls several
     fold, and a digit classifier trained on the real 8x8 digits finds most classes among the
     samples where the untrained G gives one."""
-    res = run_cli("train", "dcgan", "--steps", 400, "--filters", 16, "--batch", 32, "--ckpt-every", 400,
-                  "--out", "runs/learn", "--json", cwd=ws, timeout=600)
+    res = run_in_process("train", "dcgan", "--steps", 400, "--filters", 16, "--batch", 32, "--ckpt-every", 400,
+                  "--out", "runs/learn", "--json", cwd=ws)
     assert res.rc == 0, res
     recs = [json.loads(line) for line in (ws / "runs/learn/metrics.jsonl").read_text().splitlines()]
     pfd = {r["step"]: r["pfd8"] for r in recs if "pfd8" in r}
@@ -176,7 +176,7 @@ def test_alt_every_adds_exactly_one_g_and_one_d_update_after_every_nth_step(ws):
         return its, v
 
     for run, extra in (("runs/alt0", []), ("runs/alt3", ["--alt-every", 3])):
-        res = run_cli("train", "dcgan", "--steps", 7, *FAST, "--seed", 4, "--ckpt-every", 7, "--sample-every", 0,
+        res = run_in_process("train", "dcgan", "--steps", 7, *FAST, "--seed", 4, "--ckpt-every", 7, "--sample-every", 0,
                       *extra, "--out", run, "--json", cwd=ws)
         assert res.rc == 0 and res.json["step"] == 7, res
     plain, a = counters("runs/alt0")

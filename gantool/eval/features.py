@@ -38,12 +38,19 @@ class FeatureNet:
     _fn: Callable      # float32 RGB 0-255 (N, H, W, 3) -> (N, dim)
 
     def extract(self, images_uint8: np.ndarray, batch: int = 50) -> np.ndarray:
+        """Features of every image, `batch` at a time. A short last batch is padded to the size of
+        the others (its extra rows are dropped): the network runs in inference mode, so rows do
+        not see each other, and the compiled function is traced for one shape instead of two."""
         out = []
+        full = min(batch, len(images_uint8))
         for i in range(0, len(images_uint8), batch):
             x = images_uint8[i:i + batch]
+            n = len(x)
+            if n < full:
+                x = np.concatenate([x, np.repeat(x[-1:], full - n, axis=0)], axis=0)
             if x.shape[-1] == 1:
                 x = np.repeat(x, 3, axis=-1)
-            out.append(np.asarray(self._fn(x.astype(np.float32)), np.float64).reshape(len(x), -1))
+            out.append(np.asarray(self._fn(x.astype(np.float32)), np.float64).reshape(len(x), -1)[:n])
         return np.concatenate(out, axis=0)
 
 
@@ -58,13 +65,23 @@ def resolve_path(inception: str | None) -> Path:
     return path
 
 
+_LOADED: dict = {}  # (path, size, mtime) -> FeatureNet: a process that scores several times loads once
+
+
 def load_feature_net(inception: str | None = None) -> FeatureNet:
     path = resolve_path(inception)
-    if path.suffix == ".pb":
-        return _graph_net(path)
-    if path.suffix in (".h5", ".keras") or path.name.endswith(".weights.h5"):
-        return _keras_net(path)
-    raise UsageError(f"--inception: {path} is neither a .pb graph nor Keras .h5/.keras weights")
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _LOADED:
+        if path.suffix == ".pb":
+            net = _graph_net(path)
+        elif path.suffix in (".h5", ".keras") or path.name.endswith(".weights.h5"):
+            net = _keras_net(path)
+        else:
+            raise UsageError(f"--inception: {path} is neither a .pb graph nor Keras .h5/.keras weights")
+        _LOADED.clear()  # one network at a time: InceptionV3 holds ~100 MB
+        _LOADED[key] = net
+    return _LOADED[key]
 
 
 def random_inception(seed: int = 0) -> FeatureNet:
