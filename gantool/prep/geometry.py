@@ -153,4 +153,6 @@ def iou(a, b) -> float:
     ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
     inter = iw * ih
     union = box_area(a) + box_area(b) - inter
-    return inter / union if union > 0 else 0.0
+    # the intersection comes from corner differences, the areas from w * h: far from the origin
+    # they round differently (a box equal to itself gave 1 + 1.5e-12), so clamp to a fraction
+    return min(1.0, inter / union) if union > 0 else 0.0
