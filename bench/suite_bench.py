@@ -56,7 +56,8 @@ def main() -> int:
     text = proc.stdout + proc.stderr
     summary = {"wall_s": wall, "wall_min": wall / 60, "exit_code": proc.returncode, "commit": commit,
                "dirty_tree": dirty, "loadavg_1m_before": load_before, "command": "make test (" + " ".join(SUITE[1:]) + ")",
-               **counts(text)}
+               **counts(text),
+               "failures": [line for line in text.splitlines() if line.startswith(("FAILED ", "ERROR "))]}
     print(f"suite: {summary.get('line', '?')}; wall {wall / 60:.1f} min, exit {proc.returncode}")
     import record  # bench/record.py -> docs/bench/suite.json
 
