@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import GANTOOL, copy_digits16, run_cli, run_in_process
-from tfhelpers import tf
+from tfhelpers import checkpoint_tensors, tf
 
 TOL = 1e-4
 BASE = ["--filters", 8, "--batch", 16, "--sample-every", 0, "--log-every", 1, "--grid", 2, "-q", "--json"]
@@ -30,13 +30,7 @@ def ws(tmp_path_factory, digits16):
 
 
 def weights(run, step):
-    reader = tf().train.load_checkpoint(str(run / "checkpoints" / f"ckpt-{step}"))
-    out = {}
-    for name in reader.get_variable_to_shape_map():
-        v = np.asarray(reader.get_tensor(name))
-        if v.dtype.kind == "f":
-            out[name] = v
-    return out
+    return {k: v for k, v in checkpoint_tensors(run / "checkpoints" / f"ckpt-{step}").items() if v.dtype.kind == "f"}
 
 
 def max_diff(a, b):

@@ -26,12 +26,9 @@ def ws(tmp_path_factory):
 
 
 def variables(prefix):
-    from tfhelpers import tf
+    from tfhelpers import checkpoint_tensors
 
-    reader = tf().train.load_checkpoint(str(prefix))
-    # the object graph names Python objects (Keras numbers layers per process), not training state
-    return {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()
-            if "save_counter" not in n and n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    return checkpoint_tensors(prefix, save_counter=False)
 
 
 def test_stylegan2_trains_with_lazy_r1_and_path_length_on_their_due_steps(ws):

@@ -47,12 +47,9 @@ def loss_lines(run):
 
 
 def variables(prefix):
-    """Every saved tensor of a checkpoint but the object graph: that proto names the Python
-    objects (Keras numbers layer names per process), it holds no training state."""
-    from tfhelpers import tf
+    from tfhelpers import checkpoint_tensors
 
-    reader = tf().train.load_checkpoint(str(prefix))
-    return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    return checkpoint_tensors(prefix)
 
 
 def metric_steps(run):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import GANTOOL, copy_digits16, run_cli, run_in_process
-from tfhelpers import tf
+from tfhelpers import checkpoint_tensors, tf
 
 ARGS = ["dcgan", "--steps", 12, "--filters", 8, "--batch", 16, "--ckpt-every", 4, "--sample-every", 4,
         "--log-every", 2, "--keep", 5, "--ema", 0.9, "--augment", "--seed", 5, "-q", "--json"]
@@ -33,10 +33,7 @@ def ws(tmp_path_factory, digits16):
 
 
 def variables(prefix):
-    reader = tf().train.load_checkpoint(str(prefix))
-    # the object graph names Python objects (Keras numbers layers per process), not training state
-    return {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()
-            if "save_counter" not in n and n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    return checkpoint_tensors(prefix, save_counter=False)
 
 
 def assert_same(a, b):
