@@ -36,8 +36,8 @@ def replica_train(step, batch, alpha, kd, kg):
         with g_tape.stop_recording():
             d_loss, scores = d_update(step, real, tf.stop_gradient(fake), alpha, d_draws)
         g_loss, extras = step.g_loss_on(real, fake, alpha, Draws(kg, offset, step.global_batch))
-        target = scaled(step, g_loss, opt_g)
-    apply(tf, g_tape, target, g_vars, opt_g)
+        target = step.target(g_loss, opt_g)  # on the tape: the scaling is part of what is differentiated
+    apply(step, g_tape, target, g_vars, opt_g)
     return {"d_loss": d_loss, "g_loss": g_loss, **scores, **dict(zip(step.g_names, extras))}
 
 
@@ -47,8 +47,8 @@ def d_update(step, real, fake, alpha, draws):
     with step.tf.GradientTape(watch_accessed_variables=False) as d_tape:
         watch(d_tape, d_vars)
         loss, aux = step.d_loss_on(real, fake, alpha, draws)
-        target = scaled(step, loss, opt_d)
-    apply(step.tf, d_tape, target, d_vars, opt_d)
+        target = step.target(loss, opt_d)
+    apply(step, d_tape, target, d_vars, opt_d)
     return loss, dict(zip(step.d_names, aux))
 
 
@@ -58,15 +58,6 @@ def watch(tape, variables):
         tape.watch(getattr(v, "value", v))
 
 
-def scaled(step, loss, opt):
-    """What is differentiated: the loss over the replica count (the optimizer sums replicas),
-    scaled by the LossScaleOptimizer under mixed_float16 (as Step.grads does)."""
-    target = loss / step.replicas
-    return opt.scale_loss(target) if step._scaled(opt) else target
-
-
-def apply(tf, tape, target, variables, opt):
-    """One optimizer update from the tape's gradients (None -> zeros)."""
-    grads = tape.gradient(target, variables)
-    grads = [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
-    opt.apply_gradients(zip(grads, variables))
+def apply(step, tape, target, variables, opt):
+    """One optimizer update from the tape's gradients of `target` (Step.target of the loss)."""
+    opt.apply_gradients(zip(step.dense(tape.gradient(target, variables), variables), variables))

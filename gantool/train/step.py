@@ -233,21 +233,23 @@ class Step:
     def grads(self, loss_fn, variables, opt, rows, alpha, key, start):
         """Gradients of one (micro-)batch's loss, divided by the replica count (the optimizer
         sums replicas) and scaled under mixed_float16; -> (grads, loss, extras)."""
-        tf = self.tf
         draws = Draws(key, start, self.global_batch)
-        with tf.GradientTape() as tape:
+        with self.tf.GradientTape() as tape:
             loss, aux = loss_fn(rows, alpha, draws, tape)
-            target = loss / self.replicas
-            if self._scaled(opt):
-                target = opt.scale_loss(target)
-        grads = tape.gradient(target, variables)
-        return [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)], loss, aux
+            target = self.target(loss, opt)
+        return self.dense(tape.gradient(target, variables), variables), loss, aux
 
-    @staticmethod
-    def _scaled(opt) -> bool:
+    def target(self, loss, opt):
+        """What is differentiated: the loss over the replica count (the optimizer sums the
+        replicas' gradients), scaled by the LossScaleOptimizer under mixed_float16."""
         import keras  # noqa: PLC0415
 
-        return isinstance(opt, keras.optimizers.LossScaleOptimizer)
+        target = loss / self.replicas
+        return opt.scale_loss(target) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else target
+
+    def dense(self, grads, variables):
+        """Gradients with None (a variable the loss does not reach) as zeros."""
+        return [self.tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
 
     def accumulated(self, loss_fn, variables, opt, real, alpha, key, offset, extras: int):
         """The mean gradients, loss and extras of `accum` micro-batches, one alive at a time."""
