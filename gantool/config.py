@@ -248,9 +248,7 @@ class TrainConfig:
         """--reuse-fake (gantool.train.reuse): the combinations its one G forward cannot honour."""
         if not self.reuse_fake:
             return
-        if "reuse_fake" in spec.refuses:
-            why = spec.refuses["reuse_fake"]
-            raise UsageError(f"--reuse-fake: {spec.label} does not use it ({why}); drop the flag")
+        spec.refuse_unused({"reuse_fake": True})  # a config built without the CLI (which refuses it first)
         if self.grad_accum > 1:
             raise UsageError(f"--reuse-fake: not with --grad-accum {self.grad_accum} (each micro-batch would keep "
                              "its G forward alive for the G update); use --grad-accum 1 or drop --reuse-fake")
