@@ -1,0 +1,47 @@
+"""bench/digit_judge.py, the classifier-feature Frechet distance that quality_bench reports: real
+digits score at the floor with all ten classes; a collapsed or noisy generator does not."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import digit_judge  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    imgs, labels = digit_judge.real_digits()
+    return imgs, labels
+
+
+def test_held_out_real_digits_score_near_the_floor_with_all_ten_classes(digits):
+    imgs, _ = digits
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(len(imgs))
+    res = digit_judge.judge(imgs[perm[:900]], imgs[perm[900:]], n=400)
+    assert 0.5 < res["ratio"] < 1.6, res["ratio"]
+    assert res["classes_found"] == 10 and res["mean_confidence"] > 0.9
+
+
+def test_one_repeated_class_is_found_as_one_class_far_from_the_floor(digits):
+    imgs, labels = digits
+    sevens = imgs[labels == 7]
+    res = digit_judge.judge(np.concatenate([sevens] * 6)[:900], imgs, n=400)
+    assert res["classes_found"] == 1 and res["class_shares"][7] > 0.98
+    assert res["ratio"] > 10, res["ratio"]
+
+
+def test_noise_is_far_from_the_floor_and_images_of_any_size_are_box_filtered_to_8x8(digits):
+    imgs, _ = digits
+    noise = np.random.default_rng(0).integers(0, 256, (500, 32, 32, 3), dtype=np.uint8)
+    assert digit_judge.judge(noise, imgs, n=400)["ratio"] > 10
+    big = np.repeat(np.repeat(imgs[:300], 4, axis=1), 4, axis=2)[..., None]  # 32 px, each pixel a 4x4 block
+    assert np.allclose(digit_judge.to_8x8(big), digit_judge.to_8x8(imgs[:300]))
+
+
+def test_fewer_than_a_hundred_images_are_refused(digits):
+    with pytest.raises(ValueError, match="at least 100"):
+        digit_judge.judge(digits[0][:50], digits[0])
