@@ -1,0 +1,201 @@
+"""Sample quality on builtin:digits at 32 px: each configuration trained through the CLI for the same
+number of real images shown, then judged by pfd8, eval's MS-SSIM and nearest-neighbour ratio, and
+the classifier-feature Frechet distance of bench/digit_judge.py (its ratio to the real-vs-real floor
+and the classes it finds). Then the few-shot case (`--subset`): no augmentation vs `--augment diff`
+vs `--augment ada`, with ADA's p and r_t curves. Then seconds per kimg at several sizes.
+
+Run: .venv/bin/python bench/quality_bench.py [--kimg 192] [--kimg-of stylegan2=16,...]
+         [--configs dcgan,dcgan-ada,stylegan2,stylegan2-ada] [--fewshot-kimg 48] [--speed-sizes 32,64,256]
+Writes docs/bench/quality.json (bench/record.py). Runs are kept under --work, and a finished run
+(its train JSON present) is not trained again, so an interrupted bench picks up where it stopped
+(an unfinished run starts again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import digit_judge  # noqa: E402  (bench/digit_judge.py)
+
+# name -> train arguments; dcgan's are the demo's (examples/digits.sh)
+CONFIGS = {
+    "dcgan": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999"],
+    "dcgan-ada": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999", "--augment", "ada"],
+    "stylegan2": ["stylegan2"],
+    "stylegan2-ada": ["stylegan2", "--augment", "ada"],
+}
+FEWSHOT = {"none": [], "diff": ["--augment", "diff"], "ada": ["--augment", "ada"]}
+GANTOOL = [str(Path(sys.executable).with_name("gantool"))]  # the installed entry point, as users run it
+
+
+def cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def gantool(*args, log: Path) -> dict:
+    """Run a gantool command with --json; return its JSON (stderr goes to `log`)."""
+    with open(log, "a") as err:
+        r = subprocess.run([*GANTOOL, *map(str, args), "--json"], stdout=subprocess.PIPE, stderr=err, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"gantool {' '.join(map(str, args[:2]))} failed (exit {r.returncode}); see {log}")
+    return json.loads(r.stdout)
+
+
+def train(name: str, targs: list[str], data: Path, kimg: float, work: Path, extra=()) -> dict:
+    run = work / name
+    done = work / f"{name}.train.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    shutil.rmtree(run, ignore_errors=True)  # an unfinished run starts again
+    t0, c0 = time.perf_counter(), cpu_children()
+    res = gantool("train", *targs, *extra, "--data", data, "--out", run, "--kimg", kimg,
+                  "--sample-every", 100000, "--ckpt-every", 500, "-q", log=work / f"{name}.log")
+    res["bench_wall_s"], res["bench_cpu_s"] = time.perf_counter() - t0, cpu_children() - c0
+    done.write_text(json.dumps(res))
+    return res
+
+
+def curves(run: Path) -> dict:
+    """pfd8 and ADA's p / r_t against kimg, from the run's metrics.jsonl."""
+    out = {"pfd8": [], "ada_p": [], "ada_rt": []}
+    step_kimg = {}
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if "kimg" in rec:
+            step_kimg[rec["step"]] = rec["kimg"]
+        for key in out:
+            if key in rec:
+                out[key].append([rec.get("kimg", step_kimg.get(rec["step"])), rec[key]])
+    return {k: v for k, v in out.items() if v}
+
+
+def judge_run(name: str, run: Path, real: np.ndarray, count: int, work: Path) -> dict:
+    npz = work / f"{name}.samples.npz"
+    gantool("sample", run, "--count", count, "--out", work / f"{name}.samples", "--npz", npz, "-q",
+            log=work / f"{name}.log")
+    with np.load(npz) as z:
+        images = z["images"]
+    ev = gantool("eval", "score", run, "--metrics", "msssim,nn", "--count", count, "--out", work / f"{name}.eval",
+                 "-q", log=work / f"{name}.log")["metrics"]
+    judged = digit_judge.judge(images, real)
+    return {"judge": judged, "msssim": ev["msssim"]["value"], "msssim_real": ev["msssim"]["real"],
+            "nn_ratio": ev["nn"]["ratio"], "near_copies": ev["nn"]["near_copies"]}
+
+
+def one(name, targs, data, kimg, real, a, extra=()) -> dict:
+    print(f"== {name}: {' '.join(map(str, [*targs, *extra]))} for {kimg} kimg", flush=True)
+    res = train(name, targs, data, kimg, a.work, extra)
+    row = {"name": name, "args": [*targs, *map(str, extra)], "kimg": kimg, "steps": res["step"], "pfd8": res.get("pfd8"),
+           "train_wall_s": res["bench_wall_s"], "train_cpu_s": res["bench_cpu_s"],
+           **judge_run(name, a.work / name, real, a.count, a.work), "curves": curves(a.work / name)}
+    j = row["judge"]
+    print(f"   cfd {j['cfd']:.3f} = {j['ratio']:.2f}x floor, {j['classes_found']} classes, pfd8 {row['pfd8']:.4f}, "
+          f"MS-SSIM {row['msssim']:.3f} (real {row['msssim_real']:.3f}), nn ratio {row['nn_ratio']:.2f}, "
+          f"near copies {row['near_copies']:.3f}", flush=True)
+    return row
+
+
+def speed(sizes: list[int], steps: int, batch: int, a) -> list[dict]:
+    """stylegan2 and dcgan at each size: seconds per kimg over the last log window (steady state)
+    and CPU seconds per kimg over the whole run (start-up and tracing included)."""
+    rows = []
+    for size in sizes:
+        data = a.work / f"digits_{size}"
+        if not (data / "manifest.json").is_file():
+            gantool("prep", "builtin:digits", "--size", size, "--out", data, "--overwrite", "-q", log=a.work / "prep.log")
+        for variant in ("stylegan2", "dcgan"):
+            name = f"speed-{variant}-{size}"
+            run = a.work / name
+            shutil.rmtree(run, ignore_errors=True)
+            t0, c0 = time.perf_counter(), cpu_children()
+            gantool("train", variant, "--data", data, "--out", run, "--steps", steps, "--batch", batch,
+                    "--log-every", max(1, steps // 2), "--sample-every", 100000, "--ckpt-every", 100000, "-q",
+                    log=a.work / f"{name}.log")
+            wall, cpu = time.perf_counter() - t0, cpu_children() - c0
+            logs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+            ips = [r["img_per_s"] for r in logs if "img_per_s" in r][-1]
+            kimg = steps * batch / 1000
+            rows.append({"variant": variant, "size": size, "batch": batch, "steps": steps, "steady_img_per_s": ips,
+                         "steady_s_per_kimg": 1000 / ips, "run_wall_s": wall, "run_cpu_s": cpu,
+                         "run_cpu_s_per_kimg": cpu / kimg})
+            print(f"   {variant} {size} px: {1000 / ips:.0f} s/kimg steady, {cpu / kimg:.0f} CPU s/kimg whole run",
+                  flush=True)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kimg", type=float, default=192.0, help="real images shown per configuration (the demo: 192)")
+    ap.add_argument("--kimg-of", default="", help="per-configuration overrides, e.g. stylegan2=16,stylegan2-ada=16")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--fewshot-kimg", type=float, default=48.0, help="0 skips the few-shot runs")
+    ap.add_argument("--fewshot-variant", default="dcgan", choices=sorted(CONFIGS))
+    ap.add_argument("--subset", type=int, default=200)
+    ap.add_argument("--speed-sizes", default="32,64,256", help="empty skips the speed rows")
+    ap.add_argument("--speed-steps", type=int, default=24)
+    ap.add_argument("--speed-batch", type=int, default=8)
+    ap.add_argument("--count", type=int, default=1000, help="generated images judged per run")
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--work", type=Path, default=HERE / ".quality-work")
+    ap.add_argument("--out-dir", type=Path, default=None, help="write quality.json here instead of docs/bench")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    kimg_of = {k: float(v) for k, _, v in (x.partition("=") for x in a.kimg_of.split(",") if x)}
+    names = [n for n in a.configs.split(",") if n]
+    if bad := [n for n in [*names, *kimg_of] if n not in CONFIGS]:
+        ap.error(f"unknown configuration(s): {', '.join(bad)} (known: {', '.join(CONFIGS)})")
+
+    data = a.work / f"digits_{a.size}"
+    if not (data / "manifest.json").is_file():
+        gantool("prep", "builtin:digits", "--size", a.size, "--out", data, "--overwrite", "-q", log=a.work / "prep.log")
+    from gantool.data.shards import open_dataset
+
+    real = open_dataset(data).load_all()
+    floor = digit_judge.judge(real, real[::-1].copy())  # the floor's own numbers, from real vs real
+    rows = [one(n, CONFIGS[n], data, kimg_of.get(n, a.kimg), real, a) for n in names]
+    few = []
+    if a.fewshot_kimg > 0:
+        base = [x for x in CONFIGS[a.fewshot_variant] if x not in ("--augment", "ada")]
+        few = [one(f"subset{a.subset}-{k}", base, data, a.fewshot_kimg, real, a, ("--subset", a.subset, *v))
+               for k, v in FEWSHOT.items()]
+    sizes = [int(s) for s in a.speed_sizes.split(",") if s]
+    speeds = speed(sizes, a.speed_steps, a.speed_batch, a) if sizes else []
+
+    def brief(r):
+        j = r["judge"]
+        return {"kimg": r["kimg"], "cfd_ratio": j["ratio"], "classes_found": j["classes_found"], "pfd8": r["pfd8"],
+                "msssim": r["msssim"], "nn_ratio": r["nn_ratio"], "near_copies": r["near_copies"],
+                "final_ada_p": (r["curves"].get("ada_p") or [[None, None]])[-1][1]}
+
+    summary = {"floor": {"cfd": floor["floor"]}, "configs": {r["name"]: brief(r) for r in rows},
+               "fewshot": {r["name"]: brief(r) for r in few}, "speed": speeds}
+    best = min(rows, key=lambda r: r["judge"]["ratio"]) if rows else None
+    if best:
+        summary["best"] = {"name": best["name"], "cfd_ratio": best["judge"]["ratio"], "goal": 1.5,
+                           "met": best["judge"]["ratio"] <= 1.5 and best["judge"]["classes_found"] == 10}
+    print(json.dumps(summary, indent=1))
+    import record
+
+    record.write("quality", summary, {"configs": rows, "fewshot": few, "speed": speeds},
+                 {k: str(v) for k, v in vars(a).items()}, out_dir=a.out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())
