@@ -138,6 +138,43 @@ def speed(sizes: list[int], steps: int, batch: int, a) -> list[dict]:
     return rows
 
 
+def figures(work: Path, names: list[str], out_dir: Path) -> list[Path]:
+    """quality-NAME.png (the first 64 judged samples, 8x8, enlarged 2x) for each run, and
+    quality-ada.png (p and r_t against kimg for every ADA run), from the runs kept in `work`."""
+    from gantool.images import grid, write_png
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        npz = work / f"{name}.samples.npz"
+        if npz.is_file():
+            with np.load(npz) as z:
+                written.append(out_dir / f"quality-{name}.png")
+                write_png(written[-1], grid(z["images"][:64], cols=8), scale=2)
+    ada = {n: c for n in names if (work / n / "metrics.jsonl").is_file() and (c := curves(work / n)).get("ada_p")}
+    if ada:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+        for name, c in ada.items():
+            for ax, key in zip(axes, ("ada_p", "ada_rt")):
+                xs, ys = zip(*c[key])
+                ax.plot(xs, ys, linewidth=1.2, label=name)
+        for ax, title in zip(axes, ("ADA probability p", "r_t = E[sign(D(real))] (target 0.6)")):
+            ax.set_title(title)
+            ax.set_xlabel("kimg")
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        written.append(out_dir / "quality-ada.png")
+        fig.savefig(written[-1])
+        plt.close(fig)
+    return written
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kimg", type=float, default=192.0, help="real images shown per configuration (the demo: 192)")
@@ -153,6 +190,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--work", type=Path, default=HERE / ".quality-work")
     ap.add_argument("--out-dir", type=Path, default=None, help="write quality.json here instead of docs/bench")
+    ap.add_argument("--figures", action="store_true", help="only redraw the PNGs from the runs kept in --work")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     kimg_of = {k: float(v) for k, _, v in (x.partition("=") for x in a.kimg_of.split(",") if x)}
@@ -160,6 +198,11 @@ def main() -> int:
     if bad := [n for n in [*names, *kimg_of] if n not in CONFIGS]:
         ap.error(f"unknown configuration(s): {', '.join(bad)} (known: {', '.join(CONFIGS)})")
 
+    fig_dir = a.out_dir or HERE.parent / "docs" / "bench"
+    all_names = [*names, *(f"subset{a.subset}-{k}" for k in FEWSHOT)]
+    if a.figures:
+        print("\n".join(map(str, figures(a.work, all_names, fig_dir))))
+        return 0
     data = a.work / f"digits_{a.size}"
     if not (data / "manifest.json").is_file():
         gantool("prep", "builtin:digits", "--size", a.size, "--out", data, "--overwrite", "-q", log=a.work / "prep.log")
@@ -189,6 +232,7 @@ def main() -> int:
         summary["best"] = {"name": best["name"], "cfd_ratio": best["judge"]["ratio"], "goal": 1.5,
                            "met": best["judge"]["ratio"] <= 1.5 and best["judge"]["classes_found"] == 10}
     print(json.dumps(summary, indent=1))
+    figures(a.work, all_names, fig_dir)
     import record
 
     record.write("quality", summary, {"configs": rows, "fewshot": few, "speed": speeds},
