@@ -60,10 +60,16 @@ def generator_step(generator: str | Path | None) -> int | None:
 
 
 def refuse_foreign(path, error: Exception) -> None:
-    """A checkpoint whose tensors have other shapes than this run's variables comes from another
-    variant, size or width: refuse it (UsageError) instead of treating it as torn."""
+    """A checkpoint whose tensors have other shapes than this run's variables, or whose objects
+    are not the ones this run builds (an AssertionError from assert_existing_objects_matched),
+    comes from another variant, size or width: refuse it (UsageError) instead of treating it as
+    torn."""
     text = str(error)
-    if "incompatible tensor with shape" in text:
-        detail = text.splitlines()[0].replace("Received incompatible tensor", "a tensor")
-        raise UsageError(f"checkpoint {Path(path).name} does not fit this run ({detail.rstrip('.')}); it comes from "
-                         "another variant, size or --filters setting") from None
+    if isinstance(error, AssertionError):
+        detail = "its generator's variables are not the ones this run builds"
+    elif "incompatible tensor with shape" in text:
+        detail = text.splitlines()[0].replace("Received incompatible tensor", "a tensor").rstrip(".")
+    else:
+        return
+    raise UsageError(f"checkpoint {Path(path).name} does not fit this run ({detail}); it comes from "
+                     "another variant, size or --filters setting") from None

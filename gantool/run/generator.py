@@ -110,11 +110,7 @@ def _from_checkpoint(prefix: Path, resolution: int | None, ema: bool | None) -> 
         parts = {"generator_ema" if use_ema else "generator": model}
     try:
         tf.train.Checkpoint(**parts).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
-    except AssertionError:  # G's objects are not the checkpoint's: another size or width, not a torn file
-        raise UsageError(f"checkpoint {prefix.name} does not fit this run (its generator's variables are not the ones "
-                         f"this run's {cfg.variant} builds); it comes from another variant, size or --filters setting"
-                         ) from None
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001  (G's objects not the checkpoint's: another size or width, not a torn file)
         refuse_foreign(prefix, e)
         raise UsageError(f"cannot read checkpoint {prefix}: {type(e).__name__}") from None
     return Generator(model, cfg.z_dim, cfg.latent, str(prefix), str(run), res, use_ema, cfg.variant)
