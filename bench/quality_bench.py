@@ -139,7 +139,7 @@ def speed(sizes: list[int], steps: int, batch: int, a) -> list[dict]:
 
 
 def figures(work: Path, names: list[str], out_dir: Path) -> list[Path]:
-    """quality-NAME.png (the first 64 judged samples, 8x8, enlarged 2x) for each run, and
+    """quality-NAME.png (the first 64 judged samples, 8x8) for each run, and
     quality-ada.png (p and r_t against kimg for every ADA run), from the runs kept in `work`."""
     from gantool.images import grid, write_png
 
@@ -150,7 +150,7 @@ def figures(work: Path, names: list[str], out_dir: Path) -> list[Path]:
         if npz.is_file():
             with np.load(npz) as z:
                 written.append(out_dir / f"quality-{name}.png")
-                write_png(written[-1], grid(z["images"][:64], cols=8), scale=2)
+                write_png(written[-1], grid(z["images"][:64], cols=8))
     ada = {n: c for n in names if (work / n / "metrics.jsonl").is_file() and (c := curves(work / n)).get("ada_p")}
     if ada:
         import matplotlib
