@@ -104,14 +104,16 @@ def judge(generated: np.ndarray, real: np.ndarray | None = None, n: int = 800, s
 
 
 def load_images(path: Path) -> np.ndarray:
-    """An .npz from `gantool sample --npz` (its 'images' array, or the only array) or a prepped dataset."""
+    """A prepped dataset folder, or an .npz as `gantool eval --fake` reads it (its 'images' array or
+    its only one, uint8 NHWC; gantool.eval.sources.ArraySource)."""
     path = Path(path)
     if path.is_dir():
         from gantool.data.shards import open_dataset
 
         return open_dataset(path).load_all()
-    with np.load(path) as z:
-        return z["images"] if "images" in z.files else z[z.files[0]]
+    from gantool.eval.sources import ArraySource
+
+    return ArraySource(path, None).images
 
 
 def main() -> int:

@@ -70,12 +70,17 @@ def train(name: str, targs: list[str], data: Path, kimg: float, work: Path, extr
     return res
 
 
+def records(run: Path) -> list[dict]:
+    from gantool.run.metrics import MetricsLog
+
+    return MetricsLog(run / "metrics.jsonl").read()
+
+
 def curves(run: Path) -> dict:
     """pfd8 and ADA's p / r_t against kimg, from the run's metrics.jsonl."""
     out = {"pfd8": [], "ada_p": [], "ada_rt": []}
     step_kimg = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        rec = json.loads(line)
+    for rec in records(run):
         if "kimg" in rec:
             step_kimg[rec["step"]] = rec["kimg"]
         for key in out:
@@ -84,12 +89,19 @@ def curves(run: Path) -> dict:
     return {k: v for k, v in out.items() if v}
 
 
+def digits(size: int, work: Path) -> Path:
+    """builtin:digits packed at `size` px under `work` (packed once, reused)."""
+    data = work / f"digits_{size}"
+    if not (data / "manifest.json").is_file():
+        gantool("prep", "builtin:digits", "--size", size, "--out", data, "--overwrite", "-q", log=work / "prep.log")
+    return data
+
+
 def judge_run(name: str, run: Path, real: np.ndarray, count: int, work: Path) -> dict:
     npz = work / f"{name}.samples.npz"
     gantool("sample", run, "--count", count, "--out", work / f"{name}.samples", "--npz", npz, "-q",
             log=work / f"{name}.log")
-    with np.load(npz) as z:
-        images = z["images"]
+    images = digit_judge.load_images(npz)
     ev = gantool("eval", "score", run, "--metrics", "msssim,nn", "--count", count, "--out", work / f"{name}.eval",
                  "-q", log=work / f"{name}.log")["metrics"]
     judged = digit_judge.judge(images, real)
@@ -115,9 +127,7 @@ def speed(sizes: list[int], steps: int, batch: int, a) -> list[dict]:
     and CPU seconds per kimg over the whole run (start-up and tracing included)."""
     rows = []
     for size in sizes:
-        data = a.work / f"digits_{size}"
-        if not (data / "manifest.json").is_file():
-            gantool("prep", "builtin:digits", "--size", size, "--out", data, "--overwrite", "-q", log=a.work / "prep.log")
+        data = digits(size, a.work)
         for variant in ("stylegan2", "dcgan"):
             name = f"speed-{variant}-{size}"
             run = a.work / name
@@ -127,8 +137,7 @@ def speed(sizes: list[int], steps: int, batch: int, a) -> list[dict]:
                     "--log-every", max(1, steps // 2), "--sample-every", 100000, "--ckpt-every", 100000, "-q",
                     log=a.work / f"{name}.log")
             wall, cpu = time.perf_counter() - t0, cpu_children() - c0
-            logs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-            ips = [r["img_per_s"] for r in logs if "img_per_s" in r][-1]
+            ips = [r["img_per_s"] for r in records(run) if "img_per_s" in r][-1]
             kimg = steps * batch / 1000
             rows.append({"variant": variant, "size": size, "batch": batch, "steps": steps, "steady_img_per_s": ips,
                          "steady_s_per_kimg": 1000 / ips, "run_wall_s": wall, "run_cpu_s": cpu,
@@ -148,9 +157,8 @@ def figures(work: Path, names: list[str], out_dir: Path) -> list[Path]:
     for name in names:
         npz = work / f"{name}.samples.npz"
         if npz.is_file():
-            with np.load(npz) as z:
-                written.append(out_dir / f"quality-{name}.png")
-                write_png(written[-1], grid(z["images"][:64], cols=8))
+            written.append(out_dir / f"quality-{name}.png")
+            write_png(written[-1], grid(digit_judge.load_images(npz)[:64], cols=8))
     ada = {n: c for n in names if (work / n / "metrics.jsonl").is_file() and (c := curves(work / n)).get("ada_p")}
     if ada:
         import matplotlib
@@ -203,13 +211,8 @@ def main() -> int:
     if a.figures:
         print("\n".join(map(str, figures(a.work, all_names, fig_dir))))
         return 0
-    data = a.work / f"digits_{a.size}"
-    if not (data / "manifest.json").is_file():
-        gantool("prep", "builtin:digits", "--size", a.size, "--out", data, "--overwrite", "-q", log=a.work / "prep.log")
-    from gantool.data.shards import open_dataset
-
-    real = open_dataset(data).load_all()
-    floor = digit_judge.judge(real, real[::-1].copy())  # the floor's own numbers, from real vs real
+    data = digits(a.size, a.work)
+    real = digit_judge.load_images(data)
     rows = [one(n, CONFIGS[n], data, kimg_of.get(n, a.kimg), real, a) for n in names]
     few = []
     if a.fewshot_kimg > 0:
@@ -225,7 +228,8 @@ def main() -> int:
                 "msssim": r["msssim"], "nn_ratio": r["nn_ratio"], "near_copies": r["near_copies"],
                 "final_ada_p": (r["curves"].get("ada_p") or [[None, None]])[-1][1]}
 
-    summary = {"floor": {"cfd": floor["floor"]}, "configs": {r["name"]: brief(r) for r in rows},
+    judged = [r["judge"] for r in rows + few]  # every judgement draws the same real sets: one floor
+    summary = {"floor": {"cfd": judged[0]["floor"] if judged else None}, "configs": {r["name"]: brief(r) for r in rows},
                "fewshot": {r["name"]: brief(r) for r in few}, "speed": speeds}
     best = min(rows, key=lambda r: r["judge"]["ratio"]) if rows else None
     if best:
