@@ -16,6 +16,7 @@ from gantool.atomic import write_json
 from gantool.config import PrepConfig
 from gantool.errors import DataError, RunError
 from gantool.prep import pack, sources, work
+from gantool.stopflag import StopFlag
 
 MANIFEST_SCHEMA = 1
 # zero-byte files are all "empty", not duplicates of the first one
@@ -60,7 +61,7 @@ def _chunks_from_folder(cfg: PrepConfig, scan: sources.Scan, state: dict) -> Ite
         yield chunk
 
 
-def _execute(cfg: PrepConfig, kind: str, chunks: Iterator[list], n_chunks: int) -> Iterator[list]:
+def _execute(cfg: PrepConfig, kind: str, chunks: Iterator[list], n_chunks: int, stop: StopFlag) -> Iterator[list]:
     """Run chunks in order, in-process or on a spawn pool with a bounded window in flight."""
     workers = max(1, min(cfg.workers, n_chunks))
     if workers == 1:
@@ -86,6 +87,8 @@ def _execute(cfg: PrepConfig, kind: str, chunks: Iterator[list], n_chunks: int) 
         while window:
             yield window.popleft().result()
     except cf.process.BrokenProcessPool:
+        if stop.requested:  # Ctrl-C reached the workers too (one process group)
+            raise KeyboardInterrupt from None
         raise RunError("a prep worker process died (out of memory?); try --workers 1 or a smaller --batch") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -102,7 +105,8 @@ def run_prep(cfg: PrepConfig, progress: ProgressFn | None = None) -> PrepResult:
         src = _source(cfg, state)
         if progress:
             progress(0, src["total"])
-        writer, images, enlarged = _pack(cfg, src, staging, state, progress)
+        with StopFlag() as stop:
+            writer, images, enlarged = _pack(cfg, src, staging, state, progress, stop)
         counts = collections.Counter(r for r, _, _ in state["skipped"])
         if writer.count == 0:
             detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no image files found"
@@ -137,12 +141,15 @@ def _source(cfg: PrepConfig, state: dict) -> dict:
             "chunks": _chunks_from_folder(cfg, scan, state), "n_chunks": -(-total // cfg.batch)}
 
 
-def _pack(cfg: PrepConfig, src: dict, staging: Path, state: dict, progress):
-    """Run the work and write its crops into shards; -> (closed writer, image records, enlarged)."""
+def _pack(cfg: PrepConfig, src: dict, staging: Path, state: dict, progress, stop: StopFlag):
+    """Run the work and write its crops into shards; -> (closed writer, image records, enlarged).
+    A Ctrl-C or SIGTERM stops it after the chunk in hand (KeyboardInterrupt; nothing is published)."""
     writer = pack.ShardWriter(staging, cfg.shard_size, cfg.size, cfg.channels)
     images: list[dict] = []
     enlarged = 0
-    for outcomes in _execute(cfg, src["kind"], src["chunks"], src["n_chunks"]):
+    for outcomes in _execute(cfg, src["kind"], src["chunks"], src["n_chunks"], stop):
+        if stop.requested:
+            raise KeyboardInterrupt
         for oc in outcomes:
             state["done"] += 1
             if oc.reason is not None:

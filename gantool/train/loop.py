@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import math
 import shutil
-import signal
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from gantool import faults
 from gantool.errors import DataError, RunError, UsageError
 from gantool.images import grid, write_png
 from gantool.latent import fixed_latents
+from gantool.stopflag import StopFlag
 
 PFD_SAMPLES = 256
 LEVELS = ("ada_p", "pl_mean")  # logged as their value at the line's step (the others: means since the last line)
@@ -65,31 +65,6 @@ class TrainResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class StopFlag:
-    """SIGINT/SIGTERM -> finish the current step, save, stop. A second SIGINT aborts."""
-
-    def __init__(self):
-        self.requested = None
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        self.requested = signal.Signals(signum).name
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        return False
 
 
 def run_training(cfg, progress: Callable | None = None, resume: bool = False) -> TrainResult:

@@ -122,7 +122,7 @@ def test_a_second_sigint_ends_the_run_at_once():
     """The first Ctrl-C asks the loop to finish its step and save; the second raises
     KeyboardInterrupt right where the program is (the CLI turns it into exit 130), without waiting
     for the step, the save or anything else. SIGTERM never aborts."""
-    from gantool.train.loop import StopFlag
+    from gantool.stopflag import StopFlag
 
     before = signal.getsignal(signal.SIGINT)
     with StopFlag() as stop:
