@@ -9,9 +9,8 @@ import pytest
 from conftest import run_cli, run_in_process
 from gantool.errors import UsageError
 from gantool.train import progressive as pg
-from tfhelpers import tf
+from tfhelpers import assert_same_training_state, checkpoint_tensors, tf
 from test_models import cfg
-from test_train_resume import variables
 
 
 # ---------------------------------------------------------------- the plan (pure)
@@ -205,9 +204,8 @@ def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
     assert at_resume and all(r["res"] == 16 and r["phase"] == "fade" and 0 < r["alpha"] < 1 for r in at_resume), at_resume
     first_after = min((r for r in recs if r["step"] > 100 and "d_loss" in r), key=lambda r: r["step"])
     assert first_after["phase"] == "fade" and 0 < first_after["alpha"] < 1, first_after
-    a, b = variables(whole / "checkpoints/ckpt-203"), variables(killed / "checkpoints/ckpt-203")
-    assert a.keys() == b.keys()
-    assert not [n for n in a if not np.array_equal(a[n], b[n])]
+    assert_same_training_state(checkpoint_tensors(whole / "checkpoints/ckpt-203"),
+                               checkpoint_tensors(killed / "checkpoints/ckpt-203"))
 
 
 def test_pggan_cli_refusals(ws):

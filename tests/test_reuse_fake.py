@@ -9,7 +9,8 @@ import pytest
 
 from conftest import copy_digits16, run_cli, run_in_process
 from gantool.config import TrainConfig
-from test_train_resume import loss_lines, variables
+from test_train_resume import loss_lines
+from tfhelpers import checkpoint_tensors
 
 TINY = ["--filters", 4, "--max-filters", 8, "--z-dim", 8, "--batch", 8, "--sample-every", 0, "--log-every", 1,
         "--grid", 2, "-q"]
@@ -74,7 +75,7 @@ def ws(tmp_path_factory, digits16):
 
 def trained(run, step):
     """{checkpoint name: value} of G's and D's trainable weights (their optimizers' lists)."""
-    v = variables(run / "checkpoints" / f"ckpt-{step}")
+    v = checkpoint_tensors(run / "checkpoints" / f"ckpt-{step}")
     return {k: x for k, x in v.items() if "/_trainable_variables/" in k}
 
 
@@ -121,9 +122,9 @@ def test_sigkilled_reuse_fake_run_resumes_bit_identical(ws):
     assert res.rc == -9, res  # SIGKILLed after step 4, before ckpt-4: ckpt-2 is the last
     res = run_in_process("train", "--resume", killed, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 2 and res.json["step"] == 6, res
-    a, b = variables(ws / "runs/whole/checkpoints/ckpt-6"), variables(killed / "checkpoints/ckpt-6")
+    a, b = (checkpoint_tensors(p / "checkpoints/ckpt-6") for p in (ws / "runs/whole", killed))
     assert a.keys() == b.keys() and len(a) > 20
-    # every variable (variables() leaves out the object-graph proto, which names Python objects)
+    # every variable (checkpoint_tensors() leaves out the object-graph proto, which names Python objects)
     assert not [k for k in a if not np.array_equal(a[k], b[k])]
     assert loss_lines(ws / "runs/whole") == loss_lines(killed)
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import run_cli, run_in_process
 from gantool.cli import main
+from tfhelpers import checkpoint_tensors
 
 SG = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 4,
       "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
@@ -25,12 +26,6 @@ def ws(tmp_path_factory):
     return root
 
 
-def variables(prefix):
-    from tfhelpers import checkpoint_tensors
-
-    return checkpoint_tensors(prefix, save_counter=False)
-
-
 def test_stylegan2_trains_with_lazy_r1_and_path_length_on_their_due_steps(ws):
     run = ws / "ref"
     assert (run / "samples" / "final.png").exists() and (run / "checkpoints" / "ckpt-2.index").exists()
@@ -38,7 +33,7 @@ def test_stylegan2_trains_with_lazy_r1_and_path_length_on_their_due_steps(ws):
     first, second = recs[1], recs[2]  # 0-based steps 0 (R1 every 16 and PL every 4 due) and 1 (neither)
     assert first["r1"] > 0 and first["pl"] > 0 and first["pl_mean"] > 0, first
     assert second["r1"] == 0 and second["pl"] == 0 and second["pl_mean"] == first["pl_mean"], second
-    v = variables(run / "checkpoints" / "ckpt-2")
+    v = checkpoint_tensors(run / "checkpoints" / "ckpt-2", save_counter=False)
     assert np.isclose(v["pl_mean/.ATTRIBUTES/VARIABLE_VALUE"], first["pl_mean"])
     assert "ada_p/.ATTRIBUTES/VARIABLE_VALUE" in v and any("generator_ema" in k for k in v)
     cfg = json.loads((run / "config.json").read_text())["config"]
@@ -55,7 +50,7 @@ def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
     assert res.rc == -signal.SIGKILL, res
     res = run_in_process("train", "--resume", run, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 1 and res.json["step"] == 2, res
-    a, b = variables(ws / "ref/checkpoints/ckpt-2"), variables(run / "checkpoints/ckpt-2")
+    a, b = (checkpoint_tensors(p / "checkpoints/ckpt-2", save_counter=False) for p in (ws / "ref", run))
     assert set(a) == set(b)
     for k in a:
         assert np.array_equal(a[k], b[k]), k

@@ -10,6 +10,7 @@ import pytest
 from conftest import run_cli, run_in_process
 from gantool.cli import main
 from gantool.data.pipeline import StreamPlan, SubsetPlan
+from tfhelpers import checkpoint_tensors
 
 # batch 16, interval 4 steps, --ada-kimg 1: p moves by 0.064 per interval
 ADA = ["dcgan", "--filters", 8, "--batch", 16, "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0,
@@ -28,12 +29,6 @@ def ws(tmp_path_factory):
 
 def records(run):
     return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if "d_loss" in x]
-
-
-def variables(prefix):
-    from tfhelpers import checkpoint_tensors
-
-    return checkpoint_tensors(prefix, save_counter=False)
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -78,7 +73,7 @@ def test_ada_p_rises_when_d_overfits_a_16_image_subset(ws):
     assert ps[-1] >= 2 * 0.064 - 1e-6, [(r["step"], r["ada_rt"], r["ada_p"]) for r in recs]
     assert all(b >= a - 1e-6 for a, b in zip(ps, ps[1:])) and recs[-1]["ada_rt"] > 0.6
     # p is in the checkpoint, equal to the last logged value
-    assert np.isclose(variables(run / "checkpoints/ckpt-16")["ada_p/.ATTRIBUTES/VARIABLE_VALUE"], ps[-1])
+    assert np.isclose(checkpoint_tensors(run / "checkpoints/ckpt-16", save_counter=False)["ada_p/.ATTRIBUTES/VARIABLE_VALUE"], ps[-1])
     assert (run / "losses.png").exists()
 
 
@@ -97,7 +92,7 @@ def test_sigkilled_ada_subset_run_resumes_bit_identical(ws):
     assert res.rc == -signal.SIGKILL, res  # dies mid-interval: ckpt-3 holds 3 steps of r_t sums
     res = run_in_process("train", "--resume", run, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 3 and res.json["step"] == 16, res
-    a, b = variables(ws / "ref/checkpoints/ckpt-16"), variables(run / "checkpoints/ckpt-16")
+    a, b = (checkpoint_tensors(p / "checkpoints/ckpt-16", save_counter=False) for p in (ws / "ref", run))
     assert set(a) == set(b) and any("ada_sign_sum" in k for k in a)
     for k in a:
         assert np.array_equal(a[k], b[k]), k

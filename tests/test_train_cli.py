@@ -167,10 +167,10 @@ def test_alt_every_adds_exactly_one_g_and_one_d_update_after_every_nth_step(ws):
     """--alt-every 3 over 7 steps: extra updates after steps 3 and 6, so each optimizer has applied
     7 + 2 updates (its iteration counter in the checkpoint), the step counter stays 7, and the
     weights differ from the same run without it."""
-    from test_train_resume import variables
+    from tfhelpers import checkpoint_tensors
 
     def counters(run):
-        v = variables(ws / run / "checkpoints/ckpt-7")
+        v = checkpoint_tensors(ws / run / "checkpoints/ckpt-7")
         its = {n: int(x) for n, x in v.items() if n.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")}
         assert len(its) == 2, sorted(v)  # G's and D's optimizer
         return its, v
