@@ -133,7 +133,7 @@ def test_target_1024_builds_and_takes_a_step_with_a_small_batch():
 
 # ---------------------------------------------------------------- real runs
 
-ARGS = ["pggan", "--filters", 4, "--max-filters", 16, "--z-dim", 16, "--fade-kimg", 0.5, "--stable-kimg", 0.5,
+ARGS = ["pggan", "--filters", 4, "--max-filters", 16, "--z-dim", 16, "--fade-kimg", 0.25, "--stable-kimg", 0.25,
         "--batch-schedule", "4:32,8:16,16:8", "--ema", 0.99, "--log-every", 5, "--sample-every", 0, "--seed", 1, "-q"]
 
 
@@ -144,7 +144,7 @@ def ws(tmp_path_factory):
     return root
 
 
-KILL_AT = 110  # a step inside the 16 px fade, after its checkpoint at 100
+KILL_AT = 60  # a step inside the 16 px fade (steps 39-70), after its checkpoint at 50
 
 
 COMMON = [*ARGS, "--target", 16, "--ckpt-every", 25]
@@ -152,7 +152,7 @@ COMMON = [*ARGS, "--target", 16, "--ckpt-every", 25]
 
 @pytest.fixture(scope="module")
 def whole(ws):
-    """One uninterrupted 203-step run, shared: the growth test reads it, the resume test compares
+    """One uninterrupted 102-step run, shared: the growth test reads it, the resume test compares
     against its final checkpoint (checkpointing every 25 steps does not change the weights)."""
     res = run_in_process("train", *COMMON, "--out", "runs/pw", "--json", cwd=ws)
     assert res.rc == 0, res
@@ -163,7 +163,7 @@ def whole(ws):
 def test_progressive_run_grows_in_order_and_keeps_every_stage(whole):
     run = whole
     c = json.loads((run / "config.json").read_text())["config"]
-    assert (c["size"], c["data_size"], c["batch_schedule"], c["steps"]) == (16, 32, "4:32,8:16,16:8", 203)
+    assert (c["size"], c["data_size"], c["batch_schedule"], c["steps"]) == (16, 32, "4:32,8:16,16:8", 102)
     recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     losses = [r for r in recs if "d_loss" in r]
     order = []
@@ -192,20 +192,20 @@ def test_progressive_run_grows_in_order_and_keeps_every_stage(whole):
 
 @pytest.mark.slow
 def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
-    """SIGKILL at step 110 (fault point train.step), inside the 16 px fade (steps 79-140); the
-    newest checkpoint is step 100, also inside the fade, so the resumed run starts blending."""
+    """SIGKILL at step 60 (fault point train.step), inside the 16 px fade (steps 39-70); the
+    newest checkpoint is step 50, also inside the fade, so the resumed run starts blending."""
     killed = ws / "runs/pk"
     r = run_cli("train", *COMMON, "--out", killed, cwd=ws, timeout=600, env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
     assert r.rc == -signal.SIGKILL, r
     res = run_in_process("train", "--resume", killed, "--json", cwd=ws)
-    assert res.rc == 0 and res.json["start_step"] == 100 and res.json["step"] == 203, res
+    assert res.rc == 0 and res.json["start_step"] == 50 and res.json["step"] == 102, res
     recs = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
     at_resume = [r for r in recs if r["step"] == res.json["start_step"] and "d_loss" in r]
     assert at_resume and all(r["res"] == 16 and r["phase"] == "fade" and 0 < r["alpha"] < 1 for r in at_resume), at_resume
-    first_after = min((r for r in recs if r["step"] > 100 and "d_loss" in r), key=lambda r: r["step"])
+    first_after = min((r for r in recs if r["step"] > 50 and "d_loss" in r), key=lambda r: r["step"])
     assert first_after["phase"] == "fade" and 0 < first_after["alpha"] < 1, first_after
-    assert_same_training_state(checkpoint_tensors(whole / "checkpoints/ckpt-203"),
-                               checkpoint_tensors(killed / "checkpoints/ckpt-203"))
+    assert_same_training_state(checkpoint_tensors(whole / "checkpoints/ckpt-102"),
+                               checkpoint_tensors(killed / "checkpoints/ckpt-102"))
 
 
 def test_pggan_cli_refusals(ws):
