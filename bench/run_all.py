@@ -24,6 +24,7 @@ BENCHES = {
     "scale": "scale_bench.py",
     "suite": "suite_bench.py",
     "startup": "startup_bench.py",
+    "firststep": "firststep_bench.py",
 }
 
 

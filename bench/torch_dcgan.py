@@ -17,6 +17,10 @@ batch, so only compute is timed.
   must be >= 1 with --compile; the JSON says how many graphs were compiled during the timed steps
   (should be 0) and how long the warm-up took.
 
+--first-step: build the models and run one step (with --compile, compilation inside it), print
+  the seconds since the interpreter started and exit: bench/firststep_bench.py's launch-to-first-step
+  case.
+
 Timed: `--steps` steps after `--warmup` steps, the clock read after the last step's loss is on
 the host (`.item()`). Threads: all usable cores (os.sched_getaffinity), torch.set_num_threads.
 Torch is not a gantool dependency; run it from its own venv:
@@ -113,6 +117,20 @@ def graphs_compiled() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
+def first_step(a) -> dict:
+    """Build G and D (compiled with --compile) and run one full step; nothing else."""
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    G, D = generator(a.size, a.z_dim, a.filters), discriminator(a.size, a.filters)
+    G.apply(init)
+    D.apply(init)
+    if a.compile:
+        G, D = torch.compile(G, dynamic=False), torch.compile(D, dynamic=False)
+    d_loss = make_step(G, D, a, torch.rand(a.batch, 3, a.size, a.size) * 2 - 1)()
+    return {"framework": "pytorch" + (" compile" if a.compile else " eager"), "first_step": True,
+            "d_loss": d_loss, "torch_version": torch.__version__}
+
+
 def bench(a) -> dict:
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
@@ -168,7 +186,11 @@ def main() -> None:
                     help="fresh: G update on fresh z (gantool's step); reuse: on the D update's fake batch")
     ap.add_argument("--compile", action="store_true", help="torch.compile(dynamic=False) G and D (inductor)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--first-step", action="store_true", help="build, run one step, exit (launch-to-first-step timing)")
     a = ap.parse_args()
+    if a.first_step:
+        print(json.dumps(first_step(a)))
+        return
     if a.steps < 1 or a.gen_steps < 1:
         ap.error("--steps and --gen-steps must be >= 1")
     if a.compile and a.warmup < 1:

@@ -43,11 +43,33 @@ def _quiet_env() -> None:
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
 
+# Imported by TensorFlow's import (through tf.keras -> keras.wrappers) only for Keras' scikit-learn
+# wrappers, which gantool never uses: scikit-learn pulls in scipy.stats, about 1.6 s of every
+# command's start on a 2-core machine (bench/firststep_bench.py). Hidden while TF loads, so those
+# wrappers see scikit-learn as absent; `import sklearn` works again afterwards (builtin:digits).
+NOT_FOR_TF = ("sklearn",)
+
+
+@contextlib.contextmanager
+def hidden_modules(names=NOT_FOR_TF):
+    """Make `import NAME` fail inside the block for each NAME not imported yet (sys.modules[NAME] =
+    None is Python's marker for that); the markers are removed on the way out."""
+    hidden = [n for n in names if n not in sys.modules]
+    for n in hidden:
+        sys.modules[n] = None
+    try:
+        yield
+    finally:
+        for n in hidden:
+            if n in sys.modules and sys.modules[n] is None:
+                del sys.modules[n]
+
+
 def import_tf(intra_op_threads: int | None = None):
     """Return the tensorflow module, imported quietly (and configured once)."""
     _quiet_env()
     already = "tensorflow" in sys.modules
-    with silenced_stderr():
+    with silenced_stderr(), hidden_modules():
         import tensorflow as tf  # noqa: PLC0415  (heavy import on purpose, habit 8)
 
         tf.get_logger().setLevel("ERROR")

@@ -79,6 +79,35 @@ def test_the_help_formatters_stand_ins_are_the_real_classes_when_used():
     assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
 
 
+def test_tf_loads_without_scikit_learn_and_exit_now_skips_only_the_teardown(tmp_path):
+    """gantool.tfquiet keeps scikit-learn (and scipy.stats, ~1.4 s) out of TensorFlow's import, and
+    scikit-learn still imports afterwards. Once TensorFlow is loaded the CLI ends with os._exit;
+    what a normal exit does first must still happen: non-daemon threads finish, atexit handlers
+    run, buffered output is written."""
+    code = ("import atexit, sys, threading, time\n"
+            "from pathlib import Path\n"
+            "from gantool.tfquiet import import_tf\n"
+            "from gantool.cli import exit_now\n"
+            "import_tf()\n"
+            "import keras\n"
+            "assert 'keras.src.wrappers' in sys.modules and 'scipy.stats' not in sys.modules\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'sklearn'], 'sklearn imported'\n"
+            "from sklearn.datasets import load_digits\n"
+            "assert load_digits().images.shape == (1797, 8, 8)\n"
+            "out = Path(sys.argv[1])\n"
+            "atexit.register(lambda: (out / 'atexit').write_text('ran'))\n"
+            "def late():\n    time.sleep(0.5)\n    (out / 'thread').write_text('done')\n"
+            "threading.Thread(target=late).start()\n"
+            "sys.stdout.write('buffered, no newline')\n"
+            "sys.stderr.write('err')\n"
+            "exit_now(3)\n"
+            "print('not reached')\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stderr
+    assert out.stdout == "buffered, no newline" and out.stderr.endswith("err")
+    assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
+
+
 def test_the_root_help_lines_are_the_commands_own():
     """cli.COMMANDS copies each command's help line so `gantool --help` needs no command module:
     the copy must be what the command itself says."""
