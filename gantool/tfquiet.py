@@ -44,7 +44,7 @@ def _quiet_env() -> None:
 
 
 # Imported by TensorFlow's import (through tf.keras -> keras.wrappers) only for Keras' scikit-learn
-# wrappers, which gantool never uses: scikit-learn pulls in scipy.stats, about 1.6 s of every
+# wrappers, which gantool never uses: scikit-learn pulls in scipy.stats, 1.03 s of every
 # command's start on a 2-core machine (bench/firststep_bench.py). Hidden while TF loads, so those
 # wrappers see scikit-learn as absent; `import sklearn` works again afterwards (builtin:digits).
 NOT_FOR_TF = ("sklearn",)

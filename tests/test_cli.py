@@ -80,7 +80,7 @@ def test_the_help_formatters_stand_ins_are_the_real_classes_when_used():
 
 
 def test_tf_loads_without_scikit_learn_and_exit_now_skips_only_the_teardown(tmp_path):
-    """gantool.tfquiet keeps scikit-learn (and scipy.stats, ~1.4 s) out of TensorFlow's import, and
+    """gantool.tfquiet keeps scikit-learn (and scipy.stats, ~1 s) out of TensorFlow's import, and
     scikit-learn still imports afterwards. Once TensorFlow is loaded the CLI ends with os._exit;
     what a normal exit does first must still happen: non-daemon threads finish, atexit handlers
     run, buffered output is written."""
