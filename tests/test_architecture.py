@@ -18,7 +18,7 @@ PKG = ROOT / "gantool"
 # low -> high; a module may import its own layer and the ones below. A module belongs to the
 # layer of the longest entry that names it or a package above it.
 LAYERS = [
-    ("base", ["gantool", "gantool.errors", "gantool.faults", "gantool.registry", "gantool.atomic",
+    ("base", ["gantool", "gantool.errors", "gantool.faults", "gantool.stopflag", "gantool.registry", "gantool.atomic",
               "gantool.tfquiet", "gantool.images", "gantool.sizes", "gantool.sample"]),
     ("parts", ["gantool.prep.imageio", "gantool.prep.geometry", "gantool.prep.crop", "gantool.prep.faces",
                "gantool.data", "gantool.models", "gantool.train.distribute", "gantool.train.progressive",
