@@ -50,7 +50,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import record  # noqa: E402
-from bench.train_bench import gantool_exe, thread_env  # noqa: E402
+from bench.train_bench import bare_step, gantool_exe, spread, thread_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TORCH_PY = REPO / "bench/.torch-venv/bin/python"
@@ -63,23 +63,15 @@ def phases(size: int, batch: int, filters: int, z_dim: int) -> dict:
     t = [time.perf_counter()]
     from gantool.tfquiet import import_tf
 
-    tf = import_tf()
+    import_tf()
     import keras  # noqa: F401
 
     t.append(time.perf_counter())
-    import numpy as np
-
-    from gantool.config import TrainConfig
-    from gantool.train import loop  # noqa: F401  (what `gantool train` imports before it builds)
-    from gantool.train.state import build_state
-    from gantool.train.step import make_steps
+    from gantool.config import TrainConfig  # noqa: F401  (what `gantool train` imports before it builds)
+    from gantool.train import loop, state, step  # noqa: F401
 
     t.append(time.perf_counter())
-    cfg = TrainConfig(variant="dcgan", data="-", run_dir="-", dataset_name="bench", size=size, channels=3,
-                      steps=2, batch=batch, filters=filters, max_filters=512, z_dim=z_dim).validate()
-    state = build_state(cfg)
-    train_step, _ = make_steps(state)
-    real = tf.constant(np.random.default_rng(0).integers(0, 256, (batch, size, size, 3), dtype=np.uint8))
+    _, train_step, real = bare_step(size, batch, filters, z_dim, steps=2)
     t.append(time.perf_counter())
     float(train_step(real, 1.0)["d_loss"])
     t.append(time.perf_counter())
@@ -127,9 +119,9 @@ def worker_args(a) -> list[str]:
 def summarise(samples: list[dict], cases: list[str]) -> dict:
     rows = {}
     for name in cases:
-        wall = [s["wall_s"] for s in samples if s["case"] == name]
-        rows[name] = {"wall_median_s": statistics.median(wall), "wall_min_s": min(wall), "wall_max_s": max(wall),
-                      "spread": (max(wall) - min(wall)) / statistics.median(wall), "runs": len(wall)}
+        st = spread([s["wall_s"] for s in samples if s["case"] == name])
+        rows[name] = {"wall_median_s": st["median"], "wall_min_s": st["min"], "wall_max_s": st["max"],
+                      "spread": st["spread"], "runs": st["n"]}
     ph = [s for s in samples if s["case"] == "gantool-phases"]
     if ph:
         keys = [k for k in ph[0] if k.endswith("_s") and k != "wall_s"]

@@ -117,23 +117,10 @@ def graphs_compiled() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-def first_step(a) -> dict:
-    """Build G and D (compiled with --compile) and run one full step; nothing else."""
+def models(a) -> tuple[nn.Module, nn.Module, dict]:
+    """G and D with every usable core, seeded and initialised (wrapped by torch.compile with
+    --compile), and their parameter counts."""
     torch.set_num_threads(len(os.sched_getaffinity(0)))
-    torch.manual_seed(0)
-    G, D = generator(a.size, a.z_dim, a.filters), discriminator(a.size, a.filters)
-    G.apply(init)
-    D.apply(init)
-    if a.compile:
-        G, D = torch.compile(G, dynamic=False), torch.compile(D, dynamic=False)
-    d_loss = make_step(G, D, a, torch.rand(a.batch, 3, a.size, a.size) * 2 - 1)()
-    return {"framework": "pytorch" + (" compile" if a.compile else " eager"), "first_step": True,
-            "d_loss": d_loss, "torch_version": torch.__version__}
-
-
-def bench(a) -> dict:
-    threads = len(os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     G, D = generator(a.size, a.z_dim, a.filters), discriminator(a.size, a.filters)
     G.apply(init)
@@ -141,6 +128,20 @@ def bench(a) -> dict:
     params = {"params_g": sum(p.numel() for p in G.parameters()), "params_d": sum(p.numel() for p in D.parameters())}
     if a.compile:
         G, D = torch.compile(G, dynamic=False), torch.compile(D, dynamic=False)
+    return G, D, params
+
+
+def first_step(a) -> dict:
+    """Build G and D (compiled with --compile) and run one full step; nothing else."""
+    G, D, _ = models(a)
+    d_loss = make_step(G, D, a, torch.rand(a.batch, 3, a.size, a.size) * 2 - 1)()
+    return {"framework": "pytorch" + (" compile" if a.compile else " eager"), "first_step": True,
+            "d_loss": d_loss, "torch_version": torch.__version__}
+
+
+def bench(a) -> dict:
+    G, D, params = models(a)
+    threads = len(os.sched_getaffinity(0))
     real = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
     step = make_step(G, D, a, real)
 

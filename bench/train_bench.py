@@ -76,9 +76,9 @@ SET_BY_BENCH = {"--data", "--steps", "--kimg", "--batch", "--out", "--log-every"
 QUICK = {"size": 16, "filters": 8, "batch": 8, "steps": 2, "warmup": 1, "gen_steps": 2, "rounds": 1}
 
 
-def bench_gantool(size: int, batch: int, filters: int, z_dim: int, steps: int, warmup: int, gen_steps: int,
-                  xla: bool) -> dict:
-    """The bare step, in this process (train_bench runs it in a fresh one per round)."""
+def bare_step(size: int, batch: int, filters: int, z_dim: int, steps: int, xla: bool = False):
+    """(state, compiled train step, one fixed uint8 batch) of the reference DCGAN: the step
+    `gantool train` runs, without the CLI or the data pipeline."""
     import numpy as np
 
     from gantool.config import TrainConfig
@@ -88,11 +88,22 @@ def bench_gantool(size: int, batch: int, filters: int, z_dim: int, steps: int, w
 
     tf = import_tf()
     cfg = TrainConfig(variant="dcgan", data="-", run_dir="-", dataset_name="bench", size=size, channels=3,
-                      steps=steps + warmup, batch=batch, filters=filters, max_filters=512, z_dim=z_dim,
-                      xla=xla).validate()
+                      steps=steps, batch=batch, filters=filters, max_filters=512, z_dim=z_dim, xla=xla).validate()
     state = build_state(cfg)
     train_step, _ = make_steps(state)
     real = tf.constant(np.random.default_rng(0).integers(0, 256, (batch, size, size, 3), dtype=np.uint8))
+    return state, train_step, real
+
+
+def bench_gantool(size: int, batch: int, filters: int, z_dim: int, steps: int, warmup: int, gen_steps: int,
+                  xla: bool) -> dict:
+    """The bare step, in this process (train_bench runs it in a fresh one per round)."""
+    import numpy as np
+
+    from gantool.tfquiet import import_tf
+
+    tf = import_tf()
+    state, train_step, real = bare_step(size, batch, filters, z_dim, steps + warmup, xla)
     t0 = time.perf_counter()
     for _ in range(warmup):
         float(train_step(real, 1.0)["d_loss"])
