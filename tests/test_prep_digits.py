@@ -1,6 +1,8 @@
 """prep on builtin:digits (no TensorFlow needed): packing, shards, manifest, progress, atomicity."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -30,6 +32,18 @@ def test_digits_packed_with_labels_and_json(tmp_path):
     assert [im["label"] for im in ds.manifest["images"][:10]] == labels[:10].tolist()
     assert ds.manifest["gantool_version"] and ds.manifest["schema"] == 1
     assert (tmp_path / "data" / "digits_16" / "config.json").is_file()
+
+
+def test_builtin_digits_are_scikit_learns_read_without_importing_it():
+    from sklearn.datasets import load_digits
+
+    ref = load_digits()
+    imgs, labels = digits()
+    assert np.array_equal(imgs, np.clip(np.round(ref.images * (255 / 16)), 0, 255).astype(np.uint8))
+    assert np.array_equal(labels, ref.target) and not imgs.flags.writeable
+    code = "import sys; from gantool.prep.sources import digits; digits(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # scikit-learn's import is 1.8-3 s of a digits prep
 
 
 def test_progress_in_a_log_is_sparse_plain_lines(tmp_path):
