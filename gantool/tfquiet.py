@@ -43,11 +43,12 @@ def _quiet_env() -> None:
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
 
-# Imported by TensorFlow's import (through tf.keras -> keras.wrappers) only for Keras' scikit-learn
-# wrappers, which gantool never uses: scikit-learn pulls in scipy.stats, 1.03 s of every
-# command's start on a 2-core machine (bench/firststep_bench.py). Hidden while TF loads, so those
-# wrappers see scikit-learn as absent; `import sklearn` works again afterwards (builtin:digits).
-NOT_FOR_TF = ("sklearn",)
+# Imported by TensorFlow's import (through tf.keras -> keras) only for Keras helpers gantool never
+# uses: scikit-learn for Keras' scikit-learn wrappers (it pulls in scipy.stats: 1.03 s of every
+# command's start on a 2-core machine, bench/firststep_bench.py), and matplotlib.pyplot for
+# keras.visualization's plot_image_gallery. Hidden while TF loads, so those helpers see the
+# packages as absent; both import normally afterwards (losses.png draws with matplotlib).
+NOT_FOR_TF = ("sklearn", "matplotlib")
 
 
 @contextlib.contextmanager

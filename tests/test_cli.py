@@ -79,11 +79,11 @@ def test_the_help_formatters_stand_ins_are_the_real_classes_when_used():
     assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
 
 
-def test_tf_loads_without_scikit_learn_and_exit_now_skips_only_the_teardown(tmp_path):
-    """gantool.tfquiet keeps scikit-learn (and scipy.stats, ~1 s) out of TensorFlow's import, and
-    scikit-learn still imports afterwards. Once TensorFlow is loaded the CLI ends with os._exit;
-    what a normal exit does first must still happen: non-daemon threads finish, atexit handlers
-    run, buffered output is written."""
+def test_tf_loads_without_scikit_learn_or_matplotlib_and_exit_now_skips_only_the_teardown(tmp_path):
+    """gantool.tfquiet keeps scikit-learn (and scipy.stats, ~1 s) and matplotlib (pyplot, ~0.9 s)
+    out of TensorFlow's import; both still import afterwards (losses.png is drawn). Once
+    TensorFlow is loaded the CLI ends with os._exit; what a normal exit does first must still
+    happen: non-daemon threads finish, atexit handlers run, buffered output is written."""
     code = ("import atexit, sys, threading, time\n"
             "from pathlib import Path\n"
             "from gantool.tfquiet import import_tf\n"
@@ -92,8 +92,12 @@ def test_tf_loads_without_scikit_learn_and_exit_now_skips_only_the_teardown(tmp_
             "import keras\n"
             "assert 'keras.src.wrappers' in sys.modules and 'scipy.stats' not in sys.modules\n"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'sklearn'], 'sklearn imported'\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'matplotlib'], 'matplotlib imported'\n"
             "from sklearn.datasets import load_digits\n"
             "assert load_digits().images.shape == (1797, 8, 8)\n"
+            "from gantool.run.metrics import losses_png\n"
+            "png = losses_png([{'step': s, 'd_loss': 1.0 / s, 'g_loss': s / 3} for s in (1, 2, 3)])\n"
+            "assert png.startswith(b'\\x89PNG') and 'matplotlib.pyplot' not in sys.modules\n"
             "out = Path(sys.argv[1])\n"
             "atexit.register(lambda: (out / 'atexit').write_text('ran'))\n"
             "def late():\n    time.sleep(0.5)\n    (out / 'thread').write_text('done')\n"
