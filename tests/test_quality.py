@@ -39,3 +39,28 @@ def test_pfd_orders_noise_far_from_data_and_a_shifted_copy_near():
     noise = r.integers(0, 256, base.shape, dtype=np.uint8)
     similar = base[::-1].copy()
     assert quality.pfd(similar, real) < 0.2 * quality.pfd(noise, real)
+
+
+def test_training_pfd8_shrinks_on_the_device_as_on_the_host():
+    """The training loop's pfd8 box-filters each generated batch before it leaves the model's
+    device (Segment.generate_small); the values are what the host path makes of generate's uint8
+    images: rounding, clipping and NaN -> 128 included."""
+    from gantool.images import downscale_area
+    from gantool.train.segments import Segment
+    from tfhelpers import tf
+
+    t = tf()
+    rng = np.random.default_rng(5)
+    outputs = rng.uniform(-1.3, 1.3, (70, 32, 32, 3)).astype(np.float32)
+    outputs[3, 5, 7, 1] = np.nan
+    outputs[4, :4, :4, :] = 0.0  # (0 + 1) * 127.5: a tie, which both paths round to even (128)
+
+    seg = Segment()
+    seg.res = 32
+    seg.sampler = lambda z, training: t.constant(outputs[z[:, 0].astype(int)])
+    z = np.arange(70, dtype=np.float32)[:, None]
+    host = downscale_area(seg.generate(z, 1.0), 8)
+    small = seg.generate_small(z, 1.0, 8)
+    assert small.shape == (70, 8, 8, 3) and np.abs(small - host).max() < 1e-3
+    real = quality.stats(quality.features(rng.integers(0, 256, (90, 8, 8, 3), dtype=np.uint8)))
+    assert quality.pfd_small(small, real) == pytest.approx(quality.pfd(seg.generate(z, 1.0), real), rel=1e-6)

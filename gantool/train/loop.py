@@ -158,7 +158,7 @@ class Loop:
         side = min(quality.PFD_SIDE, seg.res)
         if side not in self.real_stats:
             self.real_stats[side] = quality.real_stats(self.ds, side=side)
-        q = quality.pfd(seg.generate(self.pfd_z, seg.alpha(images)), self.real_stats[side])
+        q = quality.pfd_small(seg.generate_small(self.pfd_z, seg.alpha(images), side), self.real_stats[side])
         self.metrics.append({"step": step, "pfd8": q, **self.stage(seg, seg.alpha(images)), "time": time.time()})
         self.events.scalars(step, {"pfd8": q})
         # "best" compares like with like: only models at the final resolution, fully faded in

@@ -19,9 +19,12 @@ PFD_SIDE = 8
 
 def features(images_uint8: np.ndarray, side: int = PFD_SIDE) -> np.ndarray:
     """(N, H, W, C) uint8 -> (N, side*side*C) float64 in [0, 1] (side <= H)."""
-    side = min(side, images_uint8.shape[1])
-    small = downscale_area(images_uint8, side) / 255.0
-    return small.reshape(len(small), -1).astype(np.float64)
+    return flat(downscale_area(images_uint8, min(side, images_uint8.shape[1])))
+
+
+def flat(small: np.ndarray) -> np.ndarray:
+    """Box-filtered pixel values (N, side, side, C), 0..255 -> (N, side*side*C) float64 in [0, 1]."""
+    return (small / 255.0).reshape(len(small), -1).astype(np.float64)
 
 
 def real_stats(ds, limit: int = 2048, side: int = PFD_SIDE) -> tuple[np.ndarray, np.ndarray]:
@@ -43,4 +46,11 @@ def real_stats(ds, limit: int = 2048, side: int = PFD_SIDE) -> tuple[np.ndarray,
 
 def pfd(images_uint8: np.ndarray, real: tuple[np.ndarray, np.ndarray]) -> float:
     mu, s = stats(features(images_uint8))
+    return frechet(mu, s, real[0], real[1])
+
+
+def pfd_small(small: np.ndarray, real: tuple[np.ndarray, np.ndarray]) -> float:
+    """pfd of images already box-filtered to real's side (pixel values 0..255), as the training
+    segment's generate_small returns them."""
+    mu, s = stats(flat(small))
     return frechet(mu, s, real[0], real[1])
