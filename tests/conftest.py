@@ -149,7 +149,7 @@ def pggan8(tmp_path_factory, digits16):
 
     def build(root):
         copy_digits16(digits16, root / "data/digits_16")
-        res = run_cli("train", *PGGAN8_ARGS, "--out", "runs/pg", "-q", cwd=root)
+        res = run_in_process("train", *PGGAN8_ARGS, "--out", "runs/pg", "-q", cwd=root)
         assert res.rc == 0, res
 
     return build_once(tmp_path_factory, "pggan8", build) / "runs" / "pg"

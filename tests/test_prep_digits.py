@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 
 from gantool.data.shards import open_dataset
 from gantool.errors import DataError
@@ -117,7 +117,7 @@ def test_overwrite_killed_between_its_renames_is_restored_by_the_next_read_or_pr
             assert [p.name for p in (ws / "data").iterdir()] == ["digits_8"]  # the stale copies are gone
             continue
         data = ["--data", "data/digits_8"] if case == "read-data" else []
-        r = run_cli("train", "dcgan", *data, "--dry-run", "--json", cwd=ws)
+        r = run_in_process("train", "dcgan", *data, "--dry-run", "--json", cwd=ws)
         assert r.rc == 0, r
         ds = open_dataset(ws / "data/digits_8", recover=False)
         assert ds.channels == 3 and ds.load_all().shape == (1797, 8, 8, 3)
