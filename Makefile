@@ -22,9 +22,10 @@ install: $(STAMP)
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/digits.sh
 
-# two workers, whole files each (a module's fixtures are built once); plain `pytest` stays serial
+# two workers, whole files each (a module's fixtures are built once), longest files first
+# (tests/conftest.py LONGEST_FIRST; xdist would reorder them by test count); plain `pytest` stays serial
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # PyTorch only for the comparison in bench/train_bench.py; never a gantool dependency
 TORCH_VENV := bench/.torch-venv

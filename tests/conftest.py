@@ -93,6 +93,30 @@ def run_in_process(*args, cwd=None, env=None) -> CliResult:
     return CliResult(subprocess.CompletedProcess(argv, rc, texts[0], texts[1]))
 
 
+# The modules that take longest, longest first (seconds of test time summed per module, from
+# `pytest --durations=0` over the whole suite, 2026-11-28; test_scale.py 149 s ... test_cli.py 13 s).
+# `make test` hands whole files to two workers (--dist loadfile) in collection order
+# (--no-loadscope-reorder; xdist's own order is by number of tests, which sent the one-test
+# 100-second modules last and left a worker idle at the end). A stale list only costs balance.
+LONGEST_FIRST = [
+    "test_scale.py", "reliability/test_train_faults.py", "test_pggan.py", "test_train_cli.py", "test_models.py",
+    "test_examples.py", "test_stylegan2_learns.py", "test_prep_faces.py", "test_stylegan2_train.py",
+    "test_eval_cli.py", "test_reuse_fake.py", "test_sample_styles.py", "test_train_resume.py", "test_train_ada.py",
+    "test_sample.py", "test_eval_features.py", "test_export.py", "reliability/test_bad_input.py",
+    "test_legacy_run.py", "test_stylegan2.py", "reliability/test_hostile_prep.py", "test_cli.py",
+]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    here = Path(__file__).parent
+
+    def key(item):
+        return rank.get(Path(item.fspath).relative_to(here).as_posix(), len(rank))
+
+    items.sort(key=key)  # stable: a module's tests keep their order
+
+
 @pytest.fixture
 def cli(request):
     """How a table row runs the CLI: in this process (`run_in_process`), or through the installed

@@ -130,3 +130,11 @@ def test_importing_the_cli_loads_no_tensorflow_or_keras():
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"`import gantool.cli` imported {out.stdout.strip()}"
+
+
+def test_the_suite_order_names_existing_test_modules():
+    """conftest.LONGEST_FIRST orders `make test`'s files; a renamed module would silently drop out."""
+    from conftest import LONGEST_FIRST
+
+    here = Path(__file__).parent
+    assert LONGEST_FIRST and [n for n in LONGEST_FIRST if not (here / n).is_file()] == []
