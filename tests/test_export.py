@@ -70,7 +70,7 @@ def test_bad_export_input(run, monkeypatch):
     assert res.rc == 2 and "--format" in res.stderr
     res = run_in_process("export", "nowhere", cwd=run)  # in-process: this refusal comes after importing TensorFlow
     assert res.rc == 2 and "no checkpoint" in res.stderr
-    res = run_cli("export", "runs/dc", "--psi", 0.7, cwd=run)  # truncation toward w needs a mapping network
+    res = run_in_process("export", "runs/dc", "--psi", 0.7, cwd=run)  # truncation toward w needs a mapping network
     lines = res.stderr.strip().splitlines()
     assert res.rc == 2 and len(lines) == 1 and "--psi: dcgan has no mapping network" in lines[0], res
     from gantool.errors import UsageError

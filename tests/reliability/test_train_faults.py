@@ -65,7 +65,7 @@ def test_killed_at_every_fault_point_resumes_bit_identical(ws):
             from gantool.run.generator import load_generator
 
             load_generator(run / "checkpoints" / "generator.keras")
-    res = run_cli("train", "--resume", run, "-q", "--json", cwd=ws)
+    res = run_in_process("train", "--resume", run, "-q", "--json", cwd=ws)
     assert res.rc == 0, res
     assert res.json["step"] == 12
     assert_same(variables(ws / "ref/checkpoints/ckpt-12"), variables(run / "checkpoints/ckpt-12"))
@@ -92,7 +92,7 @@ def test_torn_newest_checkpoint_falls_back_with_a_message(ws):
     for p in (run2 / "checkpoints").glob("ckpt-*.data-*"):
         p.write_bytes(b"")
     before = {p.name: p.stat().st_mtime_ns for p in (run2 / "checkpoints").iterdir()}
-    res = run_cli("train", "--resume", run2, "--steps", 14, "-q", cwd=ws)
+    res = run_in_process("train", "--resume", run2, "--steps", 14, "-q", cwd=ws)
     assert res.rc == 1 and "no readable checkpoint" in res.stderr, res
     assert len(res.stderr.strip().splitlines()) == 1
     assert {p.name: p.stat().st_mtime_ns for p in (run2 / "checkpoints").iterdir()} == before
@@ -162,7 +162,7 @@ def test_disk_full_while_checkpointing_keeps_the_previous_state(ws):
     assert "File too large" in lines[0] or "No space" in lines[0] or "disk" in lines[0].lower(), lines[0]
     assert (run / "checkpoints" / "checkpoint").read_bytes() == index
     assert_same(before, variables(run / "checkpoints/ckpt-12"))
-    res = run_cli("train", "--resume", run, "--steps", 14, "-q", "--json", cwd=ws)
+    res = run_in_process("train", "--resume", run, "--steps", 14, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 12, res
 
 
@@ -188,12 +188,12 @@ def test_a_checkpoint_from_another_resolution_is_refused(ws, tmp_path):
     for p in (other / "checkpoints").glob("ckpt-1*"):
         shutil.copy(p, run / "checkpoints" / p.name)
     shutil.copy(other / "checkpoints" / "checkpoint", run / "checkpoints" / "checkpoint")
-    res = run_cli("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
+    res = run_in_process("train", "--resume", run, "--steps", 14, "-q", cwd=ws)
     assert res.rc == 2, res
     line = res.stderr.strip().splitlines()
     assert len(line) == 1 and "does not fit this run" in line[0], res.stderr
     # sample refuses the foreign checkpoint prefix the same way
-    res = run_cli("sample", run / "checkpoints" / "ckpt-1", "--count", 2, "--out", tmp_path / "s", "-q", cwd=ws)
+    res = run_in_process("sample", run / "checkpoints" / "ckpt-1", "--count", 2, "--out", tmp_path / "s", "-q", cwd=ws)
     assert res.rc == 2 and "does not fit this run" in res.stderr, res
 
 
