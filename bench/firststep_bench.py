@@ -10,11 +10,13 @@ measured around the process.
 
 - `python`: `python -c pass`, the interpreter alone.
 - `tf-import`: TensorFlow and Keras imported as gantool imports them (gantool.tfquiet.import_tf,
-  which keeps scikit-learn out of TensorFlow's import), then exit.
+  which keeps scikit-learn and matplotlib out of TensorFlow's import), then exit.
 - `tf-import+exit_now`: the same, ended by gantool.cli.exit_now (how every gantool command that
   loaded TensorFlow ends): the difference to `tf-import` is Python's interpreter teardown.
 - `tf-import+sklearn`: the same after `import sklearn`: what every command paid while Keras'
   scikit-learn wrappers imported scikit-learn (and scipy.stats) with TensorFlow.
+- `tf-import+matplotlib`: the same after `import matplotlib.pyplot`: what every command paid while
+  Keras' plot_image_gallery imported pyplot with TensorFlow.
 - `gantool-cli`: `gantool train dcgan` on a prepped dataset (`prep builtin:digits --channels 3`),
   as a user runs it, killed by its own fault point right after the first step returns
   (GANTOOL_FAULT=train.step@1, SIGKILL): the wall time from launch to that kill. Inside: the CLI,
@@ -54,7 +56,10 @@ from bench.train_bench import bare_step, gantool_exe, spread, thread_env  # noqa
 
 REPO = Path(__file__).resolve().parent.parent
 TORCH_PY = REPO / "bench/.torch-venv/bin/python"
-CASES = ["python", "tf-import", "tf-import+exit_now", "tf-import+sklearn", "gantool-cli", "gantool-phases", "torch-eager", "torch-compile"]
+CASES = ["python", "tf-import", "tf-import+exit_now", "tf-import+sklearn", "tf-import+matplotlib", "gantool-cli",
+         "gantool-phases", "torch-eager", "torch-compile"]
+# what each tf-import+X case imports first: what TensorFlow's import pulled in before gantool hid it
+IMPORTED_FIRST = {"sklearn": "import sklearn; ", "matplotlib": "import matplotlib.pyplot; "}
 TF_IMPORT = "from gantool.tfquiet import import_tf; import_tf(); import keras"
 
 
@@ -87,7 +92,7 @@ def run_case(name: str, a, ds: Path, tmp: Path, env: dict, r: int) -> dict:
     if name == "python":
         cmd, want = [sys.executable, "-c", "pass"], 0
     elif name.startswith("tf-import"):
-        code = ("import sklearn; " if name.endswith("sklearn") else "") + TF_IMPORT
+        code = IMPORTED_FIRST.get(name.rpartition("+")[2], "") + TF_IMPORT
         code += "; from gantool.cli import exit_now; exit_now(0)" if name.endswith("exit_now") else ""
         cmd, want = [sys.executable, "-c", code], 0
     elif name == "gantool-cli":
@@ -127,8 +132,9 @@ def summarise(samples: list[dict], cases: list[str]) -> dict:
         keys = [k for k in ph[0] if k.endswith("_s") and k != "wall_s"]
         rows["gantool-phases"]["phases_median_s"] = {k: statistics.median(s[k] for s in ph) for k in keys}
     out = {"rows": rows}
-    if "tf-import" in rows and "tf-import+sklearn" in rows:
-        out["sklearn_import_s"] = rows["tf-import+sklearn"]["wall_median_s"] - rows["tf-import"]["wall_median_s"]
+    for pkg in IMPORTED_FIRST:
+        if "tf-import" in rows and f"tf-import+{pkg}" in rows:
+            out[f"{pkg}_import_s"] = rows[f"tf-import+{pkg}"]["wall_median_s"] - rows["tf-import"]["wall_median_s"]
     if "tf-import" in rows and "tf-import+exit_now" in rows:
         out["teardown_skipped_s"] = rows["tf-import"]["wall_median_s"] - rows["tf-import+exit_now"]["wall_median_s"]
     torch = [c for c in ("torch-eager", "torch-compile") if c in rows]
@@ -146,8 +152,9 @@ def print_table(summary: dict) -> None:
     ph = summary["rows"].get("gantool-phases", {}).get("phases_median_s")
     if ph:
         print("gantool phases (median s): " + ", ".join(f"{k[:-2]} {v:.2f}" for k, v in ph.items()))
-    if "sklearn_import_s" in summary:
-        print(f"scikit-learn's import on top of TensorFlow's (median difference): {summary['sklearn_import_s']:.2f} s")
+    for pkg in IMPORTED_FIRST:
+        if f"{pkg}_import_s" in summary:
+            print(f"{pkg}'s import on top of TensorFlow's (median difference): {summary[f'{pkg}_import_s']:.2f} s")
     if "teardown_skipped_s" in summary:
         print(f"interpreter teardown that exit_now skips (median difference): {summary['teardown_skipped_s']:.2f} s")
     if "gantool_cli_over_fastest_torch" in summary:
