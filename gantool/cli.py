@@ -182,8 +182,8 @@ def entry() -> None:
 
 def exit_now(code: int) -> None:
     """End the process with `code`. Once TensorFlow is loaded, Python's own interpreter teardown
-    (freeing every module and object) took 1.47 s on a 2-core machine, after the work is
-    done (bench/firststep_bench.py: tf-import exits normally). Everything an exit owes the
+    (freeing every module and object) takes about a second on a 2-core machine after the work is
+    done (docs/bench/firststep.json: tf-import minus tf-import+exit_now). Everything an exit owes the
     user still happens, in Python's order: non-daemon threads are joined, atexit handlers run
     (logging, multiprocessing, weakref finalizers such as TemporaryDirectory's), and stdout and
     stderr are flushed; then os._exit skips the teardown. gantool closes its own files, writers and

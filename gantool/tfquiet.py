@@ -44,10 +44,11 @@ def _quiet_env() -> None:
 
 
 # Imported by TensorFlow's import (through tf.keras -> keras) only for Keras helpers gantool never
-# uses: scikit-learn for Keras' scikit-learn wrappers (it pulls in scipy.stats: 1.03 s of every
-# command's start on a 2-core machine, bench/firststep_bench.py), and matplotlib.pyplot for
-# keras.visualization's plot_image_gallery. Hidden while TF loads, so those helpers see the
-# packages as absent; both import normally afterwards (losses.png draws with matplotlib).
+# uses: scikit-learn for Keras' scikit-learn wrappers (it pulls in scipy.stats), and
+# matplotlib.pyplot for keras.visualization's plot_image_gallery; each cost every command's start
+# a second or more on a 2-core machine (docs/bench/firststep.json: tf-import+sklearn,
+# tf-import+matplotlib). Hidden while TF loads, so those helpers see the packages as absent; both
+# import normally afterwards (losses.png draws with matplotlib).
 NOT_FOR_TF = ("sklearn", "matplotlib")
 
 
