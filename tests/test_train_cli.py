@@ -38,7 +38,7 @@ def test_default_data_none_or_several_is_a_clear_error(ws, tmp_path):
     assert run_cli("prep", "builtin:digits", "--size", 12, "-q", cwd=tmp_path).rc == 0
     res = run_cli("train", "dcgan", "--dry-run", cwd=tmp_path)
     assert res.rc == 2 and "digits_12" in res.stderr and "digits_16" in res.stderr
-    res = run_cli("train", "dcgan", "--size", 12, "--dry-run", "--json", cwd=tmp_path)
+    res = run_in_process("train", "dcgan", "--size", 12, "--dry-run", "--json", cwd=tmp_path)
     assert res.rc == 0 and res.json["config"]["size"] == 12
 
 
