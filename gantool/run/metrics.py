@@ -56,7 +56,7 @@ def losses_png(records: list[dict], title: str = "") -> bytes | None:
     import io  # noqa: PLC0415
 
     # Figure + the Agg canvas, not pyplot: no backend selection or global figure state, and
-    # pyplot's import (about 0.9 s here) is not paid
+    # pyplot's import is not paid (docs/bench/firststep.json: tf-import+matplotlib)
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
 
