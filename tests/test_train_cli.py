@@ -109,6 +109,14 @@ def test_other_variants_train_from_the_cli(ws, variant):
     assert res.rc == 0 and res.json["step"] == 6 and np.isfinite(res.json["last"]["d_loss"]), res
 
 
+def test_dcgan_mnist_preset_trains_at_28_px(tmp_path):
+    """The MNIST report's network at its 28 px: a size 8 does not divide (pfd8's 8x8 shrink)."""
+    assert run_in_process("prep", "builtin:digits", "--size", 28, "-q", cwd=tmp_path).rc == 0
+    res = run_in_process("train", "dcgan", "--preset", "mnist", "--steps", 2, "--batch", 8, "--out", "runs/mnist28",
+                         "--json", cwd=tmp_path)
+    assert res.rc == 0 and res.json["step"] == 2 and np.isfinite(res.json["pfd8"]), res
+
+
 def test_xla_flag_compiles_and_trains(ws):
     res = run_in_process("train", "dcgan", "--steps", 2, "--xla", *FAST, "--json", cwd=ws)
     assert res.rc == 0 and res.json["step"] == 2, res

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gantool.images import generation_batch, to_uint8
+from gantool.images import generation_batch, shrink_pixels, to_uint8
 from gantool.models import VARIANTS
 from gantool.train.progressive import alpha_at, batch_table, locate, plan
 from gantool.train.step import make_steps
@@ -34,20 +34,9 @@ class Segment:
         return np.concatenate([to_uint8(x) for x in self._outputs(z, alpha, batch)], axis=0)
 
     def generate_small(self, z: np.ndarray, alpha: float, side: int) -> np.ndarray:
-        """What `generate` gives, box-filtered to side x side, as float32 pixel values (0..255):
-        rounded and clipped like to_uint8, then averaged, on the model's device, so only the
-        small images come back (a megapixel pfd8 sample was 800 MB of floats on the host)."""
-        from gantool.tfquiet import import_tf  # noqa: PLC0415
-
-        tf = import_tf()
-        out = []
-        for x in self._outputs(z, alpha, None):
-            x = tf.cast(x, tf.float32)
-            x = tf.where(tf.math.is_nan(x), tf.zeros_like(x), x)  # to_uint8: NaN -> 128
-            u = tf.clip_by_value(tf.round((x + 1.0) * 127.5), 0.0, 255.0)  # round half to even, as np.rint
-            f = int(u.shape[1]) // side
-            out.append((tf.nn.avg_pool2d(u, f, f, "VALID") if f > 1 else u).numpy())
-        return np.concatenate(out, axis=0)
+        """What `generate` gives, box-filtered to side x side (gantool.images.shrink_pixels: on the
+        model's device when side divides the resolution), as float32 pixel values 0..255."""
+        return np.concatenate([shrink_pixels(x, side) for x in self._outputs(z, alpha, None)], axis=0)
 
     def _outputs(self, z: np.ndarray, alpha: float, batch: int | None):
         """The sampling generator's float outputs, `batch` latents at a time."""
