@@ -17,9 +17,9 @@ batch, so only compute is timed.
   must be >= 1 with --compile; the JSON says how many graphs were compiled during the timed steps
   (should be 0) and how long the warm-up took.
 
---first-step: build the models and run one step (with --compile, compilation inside it), print
-  the seconds since the interpreter started and exit: bench/firststep_bench.py's launch-to-first-step
-  case.
+--first-step: build the models, run one step (with --compile, compilation inside it), print a
+  one-line JSON (framework, the step's D loss, torch version) and exit: bench/firststep_bench.py
+  times the whole process as its launch-to-first-step case.
 
 Timed: `--steps` steps after `--warmup` steps, the clock read after the last step's loss is on
 the host (`.item()`). Threads: all usable cores (os.sched_getaffinity), torch.set_num_threads.

@@ -108,11 +108,10 @@ LONGEST_FIRST = [
 
 
 def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    here = Path(__file__).parent
+    rank = {str(Path(__file__).parent / name): i for i, name in enumerate(LONGEST_FIRST)}
 
     def key(item):
-        return rank.get(Path(item.fspath).relative_to(here).as_posix(), len(rank))
+        return rank.get(str(item.path), len(rank))
 
     items.sort(key=key)  # stable: a module's tests keep their order
 
