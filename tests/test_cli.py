@@ -63,9 +63,10 @@ def test_help_imports_only_the_command_it_shows():
 
 def test_tf_loads_without_scikit_learn_or_matplotlib_and_exit_now_skips_only_the_teardown(tmp_path):
     """gantool.tfquiet keeps scikit-learn (and scipy.stats) and matplotlib (pyplot) out of
-    TensorFlow's import (docs/bench/firststep.json: what each cost); both still import afterwards (losses.png is drawn). Once
-    TensorFlow is loaded the CLI ends with os._exit; what a normal exit does first must still
-    happen: non-daemon threads finish, atexit handlers run, buffered output is written."""
+    TensorFlow's import (docs/bench/firststep.json: what each cost); both still import afterwards
+    (losses.png is drawn). Once TensorFlow is loaded the CLI ends with os._exit; what a normal exit
+    does first must still happen: non-daemon threads finish, atexit handlers run, buffered output
+    is written."""
     code = ("import atexit, sys, threading, time\n"
             "from pathlib import Path\n"
             "from gantool.tfquiet import import_tf\n"
