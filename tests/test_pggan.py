@@ -134,7 +134,7 @@ def test_target_1024_builds_and_takes_a_step_with_a_small_batch():
 # ---------------------------------------------------------------- real runs
 
 ARGS = ["pggan", "--filters", 4, "--max-filters", 16, "--z-dim", 16, "--fade-kimg", 0.25, "--stable-kimg", 0.25,
-        "--batch-schedule", "4:32,8:16,16:8", "--ema", 0.99, "--log-every", 5, "--sample-every", 0, "--seed", 1, "-q"]
+        "--batch-schedule", "4:32,8:16,16:8", "--ema", 0.99, "--sample-every", 0, "--seed", 1, "-q"]
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +144,17 @@ def ws(tmp_path_factory):
     return root
 
 
-KILL_AT = 60  # a step inside the 16 px fade (steps 39-70), after its checkpoint at 50
+KILL_AT = 22  # a step inside the 8 px fade (steps 8-23), after the killed run's checkpoint at 20
 
 
-COMMON = [*ARGS, "--target", 16, "--ckpt-every", 25]
+COMMON = [*ARGS, "--target", 16]
 
 
 @pytest.fixture(scope="module")
 def whole(ws):
     """One uninterrupted 102-step run, shared: the growth test reads it, the resume test compares
-    against its final checkpoint (checkpointing every 25 steps does not change the weights)."""
-    res = run_in_process("train", *COMMON, "--out", "runs/pw", "--json", cwd=ws)
+    against its checkpoint at step 25 (how often a run checkpoints does not change its weights)."""
+    res = run_in_process("train", *COMMON, "--ckpt-every", 25, "--keep", 8, "--log-every", 5, "--out", "runs/pw", "--json", cwd=ws)
     assert res.rc == 0, res
     return ws / "runs/pw"
 
@@ -192,20 +192,24 @@ def test_progressive_run_grows_in_order_and_keeps_every_stage(whole):
 
 @pytest.mark.slow
 def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
-    """SIGKILL at step 60 (fault point train.step), inside the 16 px fade (steps 39-70); the
-    newest checkpoint is step 50, also inside the fade, so the resumed run starts blending."""
+    """SIGKILL at step 22 (fault point train.step), inside the 8 px fade (steps 8-23); the newest
+    checkpoint is step 20, also inside the fade, so the resumed run starts blending, finishes the
+    fade and enters the 8 px stable phase; at step 25 its state equals the uninterrupted run's."""
     killed = ws / "runs/pk"
-    r = run_cli("train", *COMMON, "--out", killed, cwd=ws, timeout=600, env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
+    r = run_cli("train", *COMMON, "--ckpt-every", 10, "--log-every", 1, "--out", killed, cwd=ws, timeout=600,
+                env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
     assert r.rc == -signal.SIGKILL, r
-    res = run_in_process("train", "--resume", killed, "--json", cwd=ws)
-    assert res.rc == 0 and res.json["start_step"] == 50 and res.json["step"] == 102, res
+    res = run_in_process("train", "--resume", killed, "--kimg", 0.52, "--json", cwd=ws)  # 0.52 kimg: step 25
+    assert res.rc == 0 and res.json["start_step"] == 20 and res.json["step"] == 25, res
     recs = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
     at_resume = [r for r in recs if r["step"] == res.json["start_step"] and "d_loss" in r]
-    assert at_resume and all(r["res"] == 16 and r["phase"] == "fade" and 0 < r["alpha"] < 1 for r in at_resume), at_resume
-    first_after = min((r for r in recs if r["step"] > 50 and "d_loss" in r), key=lambda r: r["step"])
-    assert first_after["phase"] == "fade" and 0 < first_after["alpha"] < 1, first_after
-    assert_same_training_state(checkpoint_tensors(whole / "checkpoints/ckpt-102"),
-                               checkpoint_tensors(killed / "checkpoints/ckpt-102"))
+    assert at_resume and all(r["res"] == 8 and r["phase"] == "fade" and 0 < r["alpha"] < 1 for r in at_resume), at_resume
+    after = sorted((r for r in recs if r["step"] > 20 and "d_loss" in r), key=lambda r: r["step"])
+    assert after[0]["phase"] == "fade" and 0 < after[0]["alpha"] < 1, after[0]
+    assert after[-1]["step"] == 25 and after[-1]["phase"] == "stable" and after[-1]["alpha"] == 1.0, after[-1]
+    # the two runs saved different numbers of checkpoints (every 25 and every 10 steps): no save count
+    assert_same_training_state(checkpoint_tensors(whole / "checkpoints/ckpt-25", save_counter=False),
+                               checkpoint_tensors(killed / "checkpoints/ckpt-25", save_counter=False))
 
 
 def test_pggan_cli_refusals(ws):
