@@ -92,22 +92,22 @@ def test_eval_fake_arrays_and_folders_with_a_network_file_and_the_cache(ws, weig
     root, real = ws
     r = np.random.default_rng(0)
     pick = r.permutation(len(real))
-    np.savez(tmp_path / "realish.npz", images=real[pick[:40]])
-    np.savez(tmp_path / "noise.npz", images=r.integers(0, 256, (40, 16, 16, 1), dtype=np.uint8))
+    np.savez(tmp_path / "realish.npz", images=real[pick[:24]])
+    np.savez(tmp_path / "noise.npz", images=r.integers(0, 256, (24, 16, 16, 1), dtype=np.uint8))
     folder = tmp_path / "pngs"
     folder.mkdir()
     import cv2
 
-    for i, img in enumerate(real[pick[:40]]):
+    for i, img in enumerate(real[pick[:24]]):
         cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.resize(np.repeat(img, 3, -1), (32, 32), interpolation=cv2.INTER_NEAREST))
-    common = ["--data", root / "data/digits_16", "--inception", weights, "--real-count", 60, "--count", 30,
-              "--metrics", "fid,kid,pr,nn", "--kid-subsets", 10, "--kid-subset-size", 20, "--json", "-q"]
+    common = ["--data", root / "data/digits_16", "--inception", weights, "--real-count", 40,
+              "--metrics", "fid,kid,pr,nn", "--kid-subsets", 10, "--kid-subset-size", 12, "--json", "-q"]
     env = env_for(tmp_path)
     a = run_in_process("eval", "--fake", tmp_path / "realish.npz", *common, env=env)
     assert a.rc == 0, a
     a = a.json
     assert a["network"]["name"].startswith("keras-inceptionv3") and a["network"]["comparable"] is False
-    assert a["data"]["real_features"] == "computed" and a["data"]["images"] == 60
+    assert a["data"]["real_features"] == "computed" and a["data"]["images"] == 40
     assert len(list((tmp_path / "cache/stats").glob("real-*.npz"))) == 1
     b = run_in_process("eval", "--fake", tmp_path / "noise.npz", *common, env=env)
     assert b.rc == 0, b
