@@ -66,9 +66,16 @@ def test_grad_accum_must_divide_the_batch(ws):
     assert len(res.stderr.strip().splitlines()) == 1
 
 
-def test_mirrored_two_devices_matches_one_device_and_resumes(ws):
+@pytest.fixture(scope="module")
+def one_device(ws):
+    """The one-device dcgan run both strategies are compared with: 6 steps, checkpoints at 5 and 6
+    (when a run checkpoints does not change its weights); -> {step: its metrics record}."""
+    train(ws, "m1", "dcgan", "--ckpt-every", 5, steps=6)
+    return {r["step"]: r for r in map(json.loads, (ws / "m1/metrics.jsonl").read_text().splitlines()) if "d_loss" in r}
+
+
+def test_mirrored_two_devices_matches_one_device_and_resumes(ws, one_device):
     """dcgan has BatchNorm, synchronised across replicas: 2 replicas x 8 rows == 1 device x 16."""
-    one = train(ws, "m1", "dcgan", steps=6)
     env = {"GANTOOL_CPU_DEVICES": "2"}
     part = train(ws, "m2", "dcgan", "--strategy", "mirrored", env=env, steps=3)
     assert part["replicas"] == 2 and part["strategy"] == "mirrored"
@@ -77,7 +84,7 @@ def test_mirrored_two_devices_matches_one_device_and_resumes(ws):
     assert res.json["start_step"] == 3 and res.json["step"] == 6
     d = max_diff(weights(ws / "m1", 6), weights(ws / "m2", 6))
     assert d < TOL, d
-    assert abs(one["last"]["d_loss"] - res.json["last"]["d_loss"]) < 1e-4
+    assert abs(one_device[6]["d_loss"] - res.json["last"]["d_loss"]) < 1e-4
     # and a mirrored run resumes on one device (the strategy is how, not what)
     res = run_in_process("train", "--resume", ws / "m2", "--steps", 7, "--strategy", "default", "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["replicas"] == 1, res
@@ -115,8 +122,7 @@ def run_workers(ws, args):
     return chief, worker
 
 
-def test_multiworker_two_processes_agree_match_one_device_and_resume(ws):
-    one = train(ws, "w1dev", "dcgan", steps=5)
+def test_multiworker_two_processes_agree_match_one_device_and_resume(ws, one_device):
     args = ["train", "dcgan", "--data", ws / "d16", "--out", ws / "mw", "--steps", 3, "--strategy", "multiworker", *BASE]
     chief, worker = run_workers(ws, args)
     assert chief["task"] == "worker 0" and worker["task"] == "worker 1"
@@ -126,10 +132,10 @@ def test_multiworker_two_processes_agree_match_one_device_and_resume(ws):
     chief, worker = run_workers(ws, ["train", "--resume", ws / "mw", "--steps", 5, "-q", "--json"])
     assert chief["start_step"] == worker["start_step"] == 3 and chief["step"] == 5
     assert chief["weights_sha256"] == worker["weights_sha256"]
-    d = max_diff(weights(ws / "w1dev", 5), weights(ws / "mw", 5))
+    d = max_diff(weights(ws / "m1", 5), weights(ws / "mw", 5))
     assert d < TOL, d
     assert sorted(p.name for p in (ws / "mw" / "checkpoints").glob("ckpt-*.index")) == ["ckpt-3.index", "ckpt-5.index"]
-    assert abs(one["last"]["g_loss"] - chief["last"]["g_loss"]) < 1e-4
+    assert abs(one_device[5]["g_loss"] - chief["last"]["g_loss"]) < 1e-4
 
 
 def test_multiworker_needs_tf_config_and_out(ws):
