@@ -6,6 +6,7 @@ vs `--augment ada`, with ADA's p and r_t curves. Then seconds per kimg at severa
 
 Run: .venv/bin/python bench/quality_bench.py [--kimg 192] [--kimg-of stylegan2=16,...]
          [--configs dcgan,dcgan-ada,stylegan2,stylegan2-ada] [--fewshot-kimg 48] [--speed-sizes 32,64,256]
+         [--merge]   (e.g. --configs dcgan-b32 --fewshot-kimg 0 --speed-sizes '' --merge: one more row)
 Writes docs/bench/quality.json (bench/record.py). Runs are kept under --work, and a finished run
 (its train JSON present) is not trained again, so an interrupted bench picks up where it stopped
 (an unfinished run starts again).
@@ -31,13 +32,17 @@ sys.path.insert(0, str(HERE))
 
 import digit_judge  # noqa: E402  (bench/digit_judge.py)
 
-# name -> train arguments; dcgan's are the demo's (examples/digits.sh)
+# name -> train arguments; dcgan's are the demo's (examples/digits.sh) before 2026-11-28, dcgan-b32
+# the same with batch 32 (twice the updates for the same images)
 CONFIGS = {
     "dcgan": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999"],
     "dcgan-ada": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999", "--augment", "ada"],
     "stylegan2": ["stylegan2"],
     "stylegan2-ada": ["stylegan2", "--augment", "ada"],
+    "dcgan-b32": ["dcgan", "--filters", "32", "--batch", "32", "--ema", "0.999"],
+    "dcgan-b16": ["dcgan", "--filters", "32", "--batch", "16", "--ema", "0.999"],
 }
+DEFAULT_CONFIGS = ["dcgan", "dcgan-ada", "stylegan2", "stylegan2-ada"]
 FEWSHOT = {"none": [], "diff": ["--augment", "diff"], "ada": ["--augment", "ada"]}
 GANTOOL = [str(Path(sys.executable).with_name("gantool"))]  # the installed entry point, as users run it
 
@@ -183,11 +188,27 @@ def figures(work: Path, names: list[str], out_dir: Path) -> list[Path]:
     return written
 
 
+def merged(path: Path, rows: list, few: list, speeds: list) -> tuple[list, list, list]:
+    """This run's rows plus the recorded ones it did not redo, each old row marked with its date."""
+    old = json.loads(path.read_text())
+    date = old["date"]
+    mark = lambda r: {"recorded": date, **r}  # noqa: E731  (a row merged twice keeps its first date)
+    done = {r["name"] for r in rows}
+    rows = [*(mark(r) for r in old["samples"]["configs"] if r["name"] not in done), *rows]
+    few = few or [mark(r) for r in old["samples"]["fewshot"]]
+    speeds = speeds or [mark(r) for r in old["samples"]["speed"]]
+    return rows, few, speeds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kimg", type=float, default=192.0, help="real images shown per configuration (the demo: 192)")
     ap.add_argument("--kimg-of", default="", help="per-configuration overrides, e.g. stylegan2=16,stylegan2-ada=16")
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"known: {', '.join(CONFIGS)}")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of the recorded quality.json that this run does not redo (configurations "
+                         "not in --configs; the few-shot rows with --fewshot-kimg 0; the speed rows with "
+                         "--speed-sizes ''); each kept row carries the date it was recorded")
     ap.add_argument("--fewshot-kimg", type=float, default=48.0, help="0 skips the few-shot runs")
     ap.add_argument("--fewshot-variant", default="dcgan", choices=sorted(CONFIGS))
     ap.add_argument("--subset", type=int, default=200)
@@ -226,8 +247,11 @@ def main() -> int:
         j = r["judge"]
         return {"kimg": r["kimg"], "cfd_ratio": j["ratio"], "classes_found": j["classes_found"], "pfd8": r["pfd8"],
                 "msssim": r["msssim"], "nn_ratio": r["nn_ratio"], "near_copies": r["near_copies"],
-                "final_ada_p": (r["curves"].get("ada_p") or [[None, None]])[-1][1]}
+                "final_ada_p": (r["curves"].get("ada_p") or [[None, None]])[-1][1],
+                **({"recorded": r["recorded"]} if "recorded" in r else {})}
 
+    if a.merge:
+        rows, few, speeds = merged(fig_dir / "quality.json", rows, few, speeds)
     judged = [r["judge"] for r in rows + few]  # every judgement draws the same real sets: one floor
     summary = {"floor": {"cfd": judged[0]["floor"] if judged else None}, "configs": {r["name"]: brief(r) for r in rows},
                "fewshot": {r["name"]: brief(r) for r in few}, "speed": speeds}
