@@ -178,6 +178,27 @@ def pggan8(tmp_path_factory, digits16):
     return build_once(tmp_path_factory, "pggan8", build) / "runs" / "pg"
 
 
+# a tiny stylegan2 run with every kind of step it has: R1 and path length due (step 0) and not (1), ADA
+SG2_ARGS = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 4,
+            "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
+            "--seed", 1, "-q", "--json"]
+
+
+@pytest.fixture(scope="session")
+def sg2_run(tmp_path_factory):
+    """A finished 2-step stylegan2 run (SG2_ARGS, 8 px digits, checkpoints ckpt-1 and ckpt-2), trained
+    once per session for test_stylegan2_train (which checks it and resumes a killed copy to it) and
+    test_sample_styles (which samples and exports it); copy it (`shutil.copytree`) before writing
+    into it. -> the folder holding `data/digits_8` and the run `ref`."""
+
+    def build(root):
+        assert run_in_process("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
+        res = run_in_process("train", *SG2_ARGS, "--steps", 2, "--out", root / "ref", cwd=root)
+        assert res.rc == 0, res
+
+    return build_once(tmp_path_factory, "sg2", build)
+
+
 @pytest.fixture(scope="session")
 def photo_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos") / "raw"

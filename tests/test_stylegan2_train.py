@@ -3,26 +3,22 @@ z 16, batch 4, --augment ada) trains, writes samples and checkpoints; lazy R1 an
 exactly on their due steps; a SIGKILLed run resumes bit-identical; dry-run counts and refusals."""
 
 import json
+import shutil
 import signal
 
 import numpy as np
 import pytest
 
-from conftest import run_cli, run_in_process
+from conftest import SG2_ARGS, run_cli, run_in_process
 from gantool.cli import main
 from tfhelpers import checkpoint_tensors
 
-SG = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 4,
-      "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
-      "--seed", 1, "-q", "--json"]
-
-
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, sg2_run):
+    """The session's 2-step run (conftest.sg2_run) as `ref`, with its dataset, in a folder of our own."""
     root = tmp_path_factory.mktemp("sg2ws")
-    assert run_in_process("prep", "builtin:digits", "--size", 8, "-q", cwd=root).rc == 0
-    res = run_in_process("train", *SG, "--steps", 2, "--out", root / "ref", cwd=root)
-    assert res.rc == 0, res
+    for name in ("data", "ref"):
+        shutil.copytree(sg2_run / name, root / name)
     return root
 
 
@@ -46,7 +42,7 @@ def test_stylegan2_trains_with_lazy_r1_and_path_length_on_their_due_steps(ws):
 
 def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
     run = ws / "killed"
-    res = run_cli("train", *SG, "--steps", 2, "--out", run, cwd=ws, env={"GANTOOL_FAULT": "checkpoint.written@1"})
+    res = run_cli("train", *SG2_ARGS, "--steps", 2, "--out", run, cwd=ws, env={"GANTOOL_FAULT": "checkpoint.written@1"})
     assert res.rc == -signal.SIGKILL, res
     res = run_in_process("train", "--resume", run, "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == 1 and res.json["step"] == 2, res
