@@ -32,8 +32,8 @@ sys.path.insert(0, str(HERE))
 
 import digit_judge  # noqa: E402  (bench/digit_judge.py)
 
-# name -> train arguments; dcgan's are the demo's (examples/digits.sh) before 2026-11-28, dcgan-b32
-# the same with batch 32 (twice the updates for the same images)
+# name -> train arguments; dcgan's are the demo's (examples/digits.sh); dcgan-b32 and dcgan-b16 the same
+# at batch 32 and 16 (twice and four times the updates for the same images)
 CONFIGS = {
     "dcgan": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999"],
     "dcgan-ada": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999", "--augment", "ada"],

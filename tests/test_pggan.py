@@ -154,7 +154,8 @@ COMMON = [*ARGS, "--target", 16]
 def whole(ws):
     """One uninterrupted 102-step run, shared: the growth test reads it, the resume test compares
     against its checkpoint at step 25 (how often a run checkpoints does not change its weights)."""
-    res = run_in_process("train", *COMMON, "--ckpt-every", 25, "--keep", 8, "--log-every", 5, "--out", "runs/pw", "--json", cwd=ws)
+    res = run_in_process("train", *COMMON, "--ckpt-every", 25, "--keep", 8, "--log-every", 5, "--out", "runs/pw",
+                         "--json", cwd=ws)
     assert res.rc == 0, res
     return ws / "runs/pw"
 

@@ -13,6 +13,7 @@ from conftest import SG2_ARGS, run_cli, run_in_process
 from gantool.cli import main
 from tfhelpers import checkpoint_tensors
 
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, sg2_run):
     """The session's 2-step run (conftest.sg2_run) as `ref`, with its dataset, in a folder of our own."""
