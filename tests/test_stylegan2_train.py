@@ -53,6 +53,27 @@ def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
         assert np.array_equal(a[k], b[k]), k
 
 
+def test_a_mixed_bfloat16_run_traces_one_step_for_every_set_of_lazy_terms(ws, monkeypatch):
+    """Steps 0 (R1 and path length due), 1 (neither) and 4 (path length only) run one traced
+    function: the lazy terms are a tf.cond on the step counter, not a compiled step of their own.
+    Under --precision mixed_bfloat16 (the path length's gradients are bfloat16: it crashed once)."""
+    from gantool.train import segments
+
+    made, make_steps = [], segments.make_steps
+
+    def spy(*args, **kw):
+        steps = make_steps(*args, **kw)
+        made.append(steps[0])
+        return steps
+
+    monkeypatch.setattr(segments, "make_steps", spy)
+    res = run_in_process("train", *SG2_ARGS, "--steps", 5, "--precision", "mixed_bfloat16", "--out", ws / "five", cwd=ws)
+    assert res.rc == 0, res
+    assert len(made) == 1 and made[0].experimental_get_tracing_count() == 1
+    recs = [r for r in map(json.loads, (ws / "five/metrics.jsonl").read_text().splitlines()) if "d_loss" in r]
+    assert [r["step"] for r in recs if r["r1"] > 0] == [1] and [r["step"] for r in recs if r["pl"] > 0] == [1, 5]
+
+
 def test_stylegan2_dry_run_counts_parameters_and_scales_with_grad_accum(ws):
     common = ["stylegan2", "--filters", 8, "--max-filters", 16, "--map-layers", 2, "--z-dim", 16, "--batch", 8]
     res = run_in_process("train", *common, "--dry-run", "--json", cwd=ws)

@@ -23,6 +23,7 @@ from gantool.tfquiet import import_tf
 class StyleGAN2Recipe:
     keeps_ema = True
     r1_interval = regs.R1_INTERVAL
+    pl_interval = regs.PL_INTERVAL
 
     def __init__(self, cfg, G):
         tf = import_tf()
@@ -39,9 +40,6 @@ class StyleGAN2Recipe:
     def adam(self, which: str, lr: float, beta1: float, beta2: float):
         return regs.lazy_adam(lr, beta1, beta2, regs.R1_INTERVAL if which == "d" else regs.PL_INTERVAL)
 
-    def due(self, step: int) -> frozenset:
-        return frozenset(name for name, every in (("r1", regs.R1_INTERVAL), ("pl", regs.PL_INTERVAL))
-                         if step % every == 0)
 
     def begin_step(self, G, key) -> None:
         tf = self.tf

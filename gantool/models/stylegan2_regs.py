@@ -104,7 +104,7 @@ def path_length(synthesis, ws, draws, pl_mean, decay: float = PL_DECAY):
         img = synthesis(ws, training=True)
         y = draws.normal(tf.shape(img)) / tf.sqrt(tf.cast(img.shape[1] * img.shape[2], img.dtype))
         out = tf.reduce_sum(img * y)
-    g = tape.gradient(out, ws)
+    g = tf.cast(tape.gradient(out, ws), tf.float32)  # ws are float16/bfloat16 under --precision mixed_*
     lengths = tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(g), axis=2), axis=1))
     new_mean = pl_mean + decay * (tf.stop_gradient(tf.reduce_mean(lengths)) - pl_mean)
     return tf.square(lengths - new_mean), lengths, new_mean

@@ -8,15 +8,13 @@ engine does with each:
   adam(which, lr, b1, b2) -> (lr, b1, b2) of G's ('g') or D's ('d') Adam
   keeps_ema            True: G has an EMA copy whatever --ema says; ema(G_ema, G, images, batch)
                        then updates it (instead of the engine's --ema decay)
-  due(step)            frozenset of the lazy terms due at this 0-based step ('r1', 'pl'); each
-                       distinct set gets its own compiled step (a Python-side choice from the
-                       checkpointed step counter, so a resumed run takes the same ones)
   r1_gamma, r1_interval  R1 weight and its lazy interval (the term is gamma / 2 * interval * R1
-                       on the steps where 'r1' is due)
+                       on the 0-based steps that are multiples of the interval)
+  pl_interval          the G penalty's lazy interval (g_penalty runs on the multiples of it)
   begin_step(G, key)   before a step's updates (e.g. reseed G's noise from the step's key)
   generate(z, draws, training) -> fake images (replaces G(z))
   g_penalty(n, draws)  -> (weighted term added to G's loss, its raw value, new value of a
-                       tracked mean) on the steps where 'pl' is due; the new mean is averaged
+                       tracked mean) on the steps where it is due; the new mean is averaged
                        over micro-batches and replicas and assigned by the engine
   track(new)           assign the averaged new tracked mean (cross-replica context)
 """

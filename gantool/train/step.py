@@ -11,8 +11,9 @@ Order inside `train_step(batch_uint8, alpha)` (the pieces are methods of `Step`)
      toward --ada-target (gantool.train.ada.adjust_p, in the graph) and the accumulators reset.
      D sees ada.augment(x, p) of real and fake images in both updates.
 A variant with a training recipe (gantool.train.recipe) changes what the hooks say: how fakes
-are made, a lazy R1 and a G penalty on the steps where they are due (each set of due terms is
-its own compiled function, chosen from the checkpointed step), its EMA, per-step reseeding.
+are made, a lazy R1 and a G penalty on the steps where they are due (a tf.cond on the step
+counter inside the one compiled step, so the step is traced once, not once per set of due
+terms), its EMA, per-step reseeding.
 `alt_step(real)` is the megapixel report's extra alternating update: one more G update followed
 by one more D update on the same real batch with fresh z (see gantool.train.loop for when).
 Noise sigmas fall linearly from their start value to 0 at the last step.
@@ -54,27 +55,15 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
     tf = import_tf()
     step = Step(state, G, D, G_ema, fading, factor, batch)
     compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True, autograph=False)
-    compiled: dict = {}
 
-    def variant(kind: str, due: frozenset):
-        """The compiled function of one kind of step with these lazy terms due."""
-        if (kind, due) not in compiled:
-            body = step.train_step if kind == "train" else step.alt_step
+    def variant(body, due):
+        def fn(batch, alpha):  # closures keep `step` alive as long as the compiled functions
+            return body(batch, alpha, due)
 
-            def fn(batch, alpha):  # closures keep `step` alive as long as the compiled functions
-                return body(batch, alpha, due)
+        return tf.function(fn, **compile_)
 
-            compiled[kind, due] = tf.function(fn, **compile_)
-        return compiled[kind, due]
-
-    recipe = state.recipe
-    if recipe is None:
-        return variant("train", frozenset()), variant("alt", frozenset())
-
-    def train_step(batch, alpha):  # lazy terms: chosen from the checkpointed step, so resume takes the same
-        return variant("train", recipe.due(int(state.step.numpy())))(batch, alpha)
-
-    return train_step, variant("alt", frozenset())
+    # the train step decides in the graph which lazy terms are due (None); the alt step has none
+    return variant(step.train_step, None), variant(step.alt_step, frozenset())
 
 
 class Step:
@@ -98,7 +87,7 @@ class Step:
         self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
         self.ada = state.ada if self.cfg.augment == "ada" else None
         self.recipe = state.recipe
-        self.due = frozenset()  # the lazy terms of the step being traced
+        self.due = frozenset()  # the lazy terms of the step being traced (None: decided in the graph)
         # D's extras: mean scores, + mean sign(D(real)) for ADA's r_t, + the lazy R1 (0 when not due)
         self.d_names = ("real_score", "fake_score") + ("ada_rt",) * (self.ada is not None) + ("r1",) * (self.recipe is not None)
         self.g_names = ("pl", "pl_mean_new") if self.recipe is not None else ()
@@ -186,8 +175,11 @@ class Step:
         loss = losses.d_loss(cfg.loss, real_s, fake_s)
         gamma, every = (self.recipe.r1_gamma, self.recipe.r1_interval) if self.recipe is not None else (cfg.r1, 1)
         r1 = tf.constant(0.0)
-        if gamma > 0 and (every == 1 or "r1" in self.due):
-            r1 = losses.r1_penalty(rtape.gradient(r_sum, r))
+        if gamma > 0:
+            def penalty():
+                return tf.cast(losses.r1_penalty(rtape.gradient(r_sum, r)), tf.float32)
+
+            r1 = penalty() if every == 1 else self.lazy("r1", every, penalty, lambda: tf.constant(0.0))
             loss += 0.5 * gamma * every * r1
         if cfg.loss == "wgan-gp":
             gp, drift = self.wgan_terms(real.shape[0], r, f, real_s, alpha, draws)
@@ -224,10 +216,21 @@ class Step:
         loss = losses.g_loss(self.cfg.loss, fake_s)
         if self.recipe is None:
             return loss, []
-        if "pl" not in self.due:
-            return loss, [self.tf.constant(0.0), self.tf.identity(self.recipe.pl_mean)]
-        term, pen, new_mean = self.recipe.g_penalty(real.shape[0], draws)
+        tf, recipe = self.tf, self.recipe
+
+        def none():
+            return tf.constant(0.0), tf.constant(0.0), tf.identity(recipe.pl_mean)
+
+        term, pen, new_mean = self.lazy("pl", recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
         return loss + term, [pen, new_mean]
+
+    def lazy(self, name: str, every: int, due_fn, else_fn):
+        """due_fn() on the steps where the lazy term `name` (every `every` steps) is due, else
+        else_fn(): a tf.cond on the step counter, or the traced step's fixed set of due terms."""
+        if self.due is not None:
+            return due_fn() if name in self.due else else_fn()
+        tf = self.tf
+        return tf.cond(tf.equal(self.state.step % every, 0), due_fn, else_fn)
 
     # ---- one update: accumulation over micro-batches, loss scaling, one apply
     def grads(self, loss_fn, variables, opt, rows, alpha, key, start):
@@ -328,7 +331,7 @@ class Step:
     def mean(self, out):
         return {k: self.strategy.reduce(self.tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
 
-    def begin(self, due: frozenset, tag: int):
+    def begin(self, due: frozenset | None, tag: int):
         """Before a step's updates: the lazy terms being traced, the recipe's per-step hook."""
         self.due = due
         if self.recipe is not None:
@@ -338,12 +341,12 @@ class Step:
         """After the updates (cross-replica): the recipe's tracked mean from the averaged extras."""
         if self.recipe is not None:
             new_mean = out.pop("pl_mean_new")
-            if "pl" in self.due:
-                self.recipe.track(new_mean)
+            keep = self.recipe.pl_mean.read_value()  # (an average of copies of it need not be it to the bit)
+            self.recipe.track(self.lazy("pl", self.recipe.pl_interval, lambda: new_mean, lambda: keep))
             out["pl_mean"] = self.recipe.pl_mean.read_value()
         return out
 
-    def train_step(self, batch, alpha, due: frozenset = frozenset()):
+    def train_step(self, batch, alpha, due: frozenset | None = frozenset()):
         """One D update, one G update, the EMA; advances the step and the images shown."""
         tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
