@@ -67,7 +67,8 @@ def test_a_mixed_bfloat16_run_traces_one_step_for_every_set_of_lazy_terms(ws, mo
         return steps
 
     monkeypatch.setattr(segments, "make_steps", spy)
-    res = run_in_process("train", *SG2_ARGS, "--steps", 5, "--precision", "mixed_bfloat16", "--out", ws / "five", cwd=ws)
+    res = run_in_process("train", *SG2_ARGS, "--steps", 5, "--ckpt-every", 5, "--precision", "mixed_bfloat16",
+                         "--out", ws / "five", cwd=ws)  # (the last --ckpt-every wins: one checkpoint, at the end)
     assert res.rc == 0, res
     assert len(made) == 1 and made[0].experimental_get_tracing_count() == 1
     recs = [r for r in map(json.loads, (ws / "five/metrics.jsonl").read_text().splitlines()) if "d_loss" in r]
