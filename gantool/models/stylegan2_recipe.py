@@ -40,7 +40,6 @@ class StyleGAN2Recipe:
     def adam(self, which: str, lr: float, beta1: float, beta2: float):
         return regs.lazy_adam(lr, beta1, beta2, regs.R1_INTERVAL if which == "d" else regs.PL_INTERVAL)
 
-
     def begin_step(self, G, key) -> None:
         tf = self.tf
         reseed_noise(G, tf.random.stateless_uniform([], key, minval=0, maxval=2 ** 62, dtype=tf.int64))

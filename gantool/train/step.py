@@ -56,14 +56,13 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
     step = Step(state, G, D, G_ema, fading, factor, batch)
     compile_ = dict(jit_compile=bool(state.cfg.xla), reduce_retracing=True, autograph=False)
 
-    def variant(body, due):
+    def compiled(body):
         def fn(batch, alpha):  # closures keep `step` alive as long as the compiled functions
-            return body(batch, alpha, due)
+            return body(batch, alpha)
 
         return tf.function(fn, **compile_)
 
-    # the train step decides in the graph which lazy terms are due (None); the alt step has none
-    return variant(step.train_step, None), variant(step.alt_step, frozenset())
+    return compiled(step.train_step), compiled(step.alt_step)
 
 
 class Step:
@@ -87,7 +86,7 @@ class Step:
         self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
         self.ada = state.ada if self.cfg.augment == "ada" else None
         self.recipe = state.recipe
-        self.due = frozenset()  # the lazy terms of the step being traced (None: decided in the graph)
+        self.lazy_terms = False  # whether the step being traced runs the recipe's lazy terms when due
         # D's extras: mean scores, + mean sign(D(real)) for ADA's r_t, + the lazy R1 (0 when not due)
         self.d_names = ("real_score", "fake_score") + ("ada_rt",) * (self.ada is not None) + ("r1",) * (self.recipe is not None)
         self.g_names = ("pl", "pl_mean_new") if self.recipe is not None else ()
@@ -177,9 +176,9 @@ class Step:
         r1 = tf.constant(0.0)
         if gamma > 0:
             def penalty():
-                return tf.cast(losses.r1_penalty(rtape.gradient(r_sum, r)), tf.float32)
+                return losses.r1_penalty(rtape.gradient(r_sum, r))
 
-            r1 = penalty() if every == 1 else self.lazy("r1", every, penalty, lambda: tf.constant(0.0))
+            r1 = penalty() if every == 1 else self.lazy(every, penalty, lambda: tf.constant(0.0))
             loss += 0.5 * gamma * every * r1
         if cfg.loss == "wgan-gp":
             gp, drift = self.wgan_terms(real.shape[0], r, f, real_s, alpha, draws)
@@ -221,14 +220,14 @@ class Step:
         def none():
             return tf.constant(0.0), tf.constant(0.0), tf.identity(recipe.pl_mean)
 
-        term, pen, new_mean = self.lazy("pl", recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
+        term, pen, new_mean = self.lazy(recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
         return loss + term, [pen, new_mean]
 
-    def lazy(self, name: str, every: int, due_fn, else_fn):
-        """due_fn() on the steps where the lazy term `name` (every `every` steps) is due, else
-        else_fn(): a tf.cond on the step counter, or the traced step's fixed set of due terms."""
-        if self.due is not None:
-            return due_fn() if name in self.due else else_fn()
+    def lazy(self, every: int, due_fn, else_fn):
+        """due_fn() on the steps where a lazy term run every `every` steps is due, else else_fn():
+        a tf.cond on the step counter (a step without lazy terms, the alt step: else_fn())."""
+        if not self.lazy_terms:
+            return else_fn()
         tf = self.tf
         return tf.cond(tf.equal(self.state.step % every, 0), due_fn, else_fn)
 
@@ -331,9 +330,9 @@ class Step:
     def mean(self, out):
         return {k: self.strategy.reduce(self.tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
 
-    def begin(self, due: frozenset | None, tag: int):
-        """Before a step's updates: the lazy terms being traced, the recipe's per-step hook."""
-        self.due = due
+    def begin(self, lazy_terms: bool, tag: int):
+        """Before a step's updates: whether it runs the lazy terms, the recipe's per-step hook."""
+        self.lazy_terms = lazy_terms
         if self.recipe is not None:
             self.recipe.begin_step(self.G, step_key(self.cfg.seed, self.state.step, tag))
 
@@ -342,15 +341,15 @@ class Step:
         if self.recipe is not None:
             new_mean = out.pop("pl_mean_new")
             keep = self.recipe.pl_mean.read_value()  # (an average of copies of it need not be it to the bit)
-            self.recipe.track(self.lazy("pl", self.recipe.pl_interval, lambda: new_mean, lambda: keep))
+            self.recipe.track(self.lazy(self.recipe.pl_interval, lambda: new_mean, lambda: keep))
             out["pl_mean"] = self.recipe.pl_mean.read_value()
         return out
 
-    def train_step(self, batch, alpha, due: frozenset | None = frozenset()):
+    def train_step(self, batch, alpha):
         """One D update, one G update, the EMA; advances the step and the images shown."""
         tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
-        self.begin(due, BEGIN_TAG)
+        self.begin(True, BEGIN_TAG)
         keys = (step_key(seed, state.step, D_TAG), step_key(seed, state.step, G_TAG))
         out = self.finish(self.mean(self.strategy.run(self.replica_train, args=(batch, alpha, *keys))))
         self.ema_update()
@@ -359,11 +358,11 @@ class Step:
         state.images.assign_add(self.global_batch)
         return out
 
-    def alt_step(self, batch, alpha, due: frozenset = frozenset()):
+    def alt_step(self, batch, alpha):
         """--alt-every's extra G update then D update; the step counter stays."""
         tf, state, seed = self.tf, self.state, self.cfg.seed
         alpha = tf.cast(alpha, tf.float32)
-        self.begin(due, BEGIN_TAG + ALT_G_TAG)
+        self.begin(False, BEGIN_TAG + ALT_G_TAG)
         keys = (step_key(seed, state.step, ALT_G_TAG), step_key(seed, state.step, ALT_D_TAG))
         out = self.finish(self.mean(self.strategy.run(self.replica_alt, args=(batch, alpha, *keys))))
         self.ema_update()
