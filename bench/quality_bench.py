@@ -260,7 +260,7 @@ def main() -> int:
         summary["best"] = {"name": best["name"], "cfd_ratio": best["judge"]["ratio"], "goal": 1.5,
                            "met": best["judge"]["ratio"] <= 1.5 and best["judge"]["classes_found"] == 10}
     print(json.dumps(summary, indent=1))
-    figures(a.work, all_names, fig_dir)
+    figures(a.work, [r["name"] for r in rows + few], fig_dir)  # merged rows too: quality-ada.png shows every ADA run
     import record
 
     record.write("quality", summary, {"configs": rows, "fewshot": few, "speed": speeds},
