@@ -46,11 +46,19 @@ def train(ws, out, *args, env=None, steps=4):
     return res.json
 
 
-def test_grad_accum_equals_one_big_batch(ws):
-    # gan has no BatchNorm, so 4 micro-batches of 4 must equal one batch of 16; wgan-gp, augmentation
-    # and instance noise make every kind of random draw (z, GP mixing, flips, shifts, noise) matter
-    args = ["gan", "--loss", "wgan-gp", "--augment", "--instance-noise", 0.1, "--g-noise", 0.1]
-    one = train(ws, "ga1", *args)
+# gan has no BatchNorm, so micro-batches must add up to one big batch; wgan-gp, augmentation and
+# instance noise make every kind of random draw (z, GP mixing, flips, shifts, noise) matter
+GA_ARGS = ["gan", "--loss", "wgan-gp", "--augment", "--instance-noise", 0.1, "--g-noise", 0.1]
+
+
+@pytest.fixture(scope="module")
+def ga1(ws):
+    """The one-device, one-batch gan run the accumulated ones are compared with (4 steps)."""
+    return train(ws, "ga1", *GA_ARGS)
+
+
+def test_grad_accum_equals_one_big_batch(ws, ga1):
+    args, one = GA_ARGS, ga1
     four = train(ws, "ga4", *args, "--grad-accum", 4)
     assert one["step"] == four["step"] == 4
     d = max_diff(weights(ws / "ga1", 4), weights(ws / "ga4", 4))
@@ -88,6 +96,21 @@ def test_mirrored_two_devices_matches_one_device_and_resumes(ws, one_device):
     # and a mirrored run resumes on one device (the strategy is how, not what)
     res = run_in_process("train", "--resume", ws / "m2", "--steps", 7, "--strategy", "default", "-q", "--json", cwd=ws)
     assert res.rc == 0 and res.json["replicas"] == 1, res
+
+
+def test_grad_accum_on_two_mirrored_replicas_adds_up_and_trains_batchnorm(ws, ga1):
+    """Under more than one replica the micro-batch loop is written out (merge_call, which assigns
+    BatchNorm's replica-averaged moving statistics, cannot run inside a tf.while_loop): gan's 2
+    replicas x 2 micro-batches of 4 rows equal one batch of 16, and dcgan (BatchNorm) trains."""
+    env = {"GANTOOL_CPU_DEVICES": "2"}
+    two = train(ws, "ga_m2", *GA_ARGS, "--grad-accum", 2, "--strategy", "mirrored", env=env)
+    assert two["replicas"] == 2 and two["step"] == 4
+    d = max_diff(weights(ws / "ga1", 4), weights(ws / "ga_m2", 4))
+    assert d < TOL, d
+    bn = train(ws, "bn_m2", "dcgan", "--grad-accum", 2, "--strategy", "mirrored", env=env, steps=2)
+    assert bn["replicas"] == 2 and bn["step"] == 2 and all(np.isfinite(v) for v in bn["last"].values())
+    moving = [v for k, v in weights(ws / "bn_m2", 2).items() if k.startswith("discriminator/") and "moving_mean" in k]
+    assert moving and all(np.abs(v).max() > 0 for v in moving)  # D's moving means left their zero start
 
 
 def free_ports(n):

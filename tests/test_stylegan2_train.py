@@ -53,6 +53,23 @@ def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
         assert np.array_equal(a[k], b[k]), k
 
 
+def test_stylegan2_trains_on_two_mirrored_replicas_with_grad_accum(ws):
+    """2 replicas x 2 micro-batches: the tracked mean w (replica-averaged, assigned through
+    merge_call) and the lazy R1 / path length (tf.cond) inside the written-out micro-batch loop.
+    Without ADA, whose graph would be traced four times over here (the ADA run: tests/test_train_ada.py)."""
+    i = SG2_ARGS.index("--augment")
+    assert SG2_ARGS[i:i + 4:2] == ["--augment", "--ada-kimg"]
+    res = run_cli("train", *SG2_ARGS[:i], *SG2_ARGS[i + 4:], "--batch", 8, "--steps", 1, "--grad-accum", 2, "--strategy", "mirrored",
+                  "--out", ws / "m2", cwd=ws, env={"GANTOOL_CPU_DEVICES": "2"})
+    assert res.rc == 0, res
+    assert res.json["replicas"] == 2 and res.json["step"] == 1
+    last = res.json["last"]
+    assert last["r1"] > 0 and last["pl"] > 0 and all(np.isfinite(v) for v in last.values()), last
+    v = checkpoint_tensors(ws / "m2" / "checkpoints" / "ckpt-1", save_counter=False)
+    w_avg = [x for k, x in v.items() if k.startswith("generator/") and "w_avg" in k]
+    assert w_avg and all(np.abs(x).max() > 0 for x in w_avg)  # moved from its zero start
+
+
 def test_a_mixed_bfloat16_run_traces_one_step_for_every_set_of_lazy_terms(ws, monkeypatch):
     """Steps 0 (R1 and path length due), 1 (neither) and 4 (path length only) run one traced
     function: the lazy terms are a tf.cond on the step counter, not a compiled step of their own.

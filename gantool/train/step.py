@@ -21,8 +21,9 @@ Noise sigmas fall linearly from their start value to 0 at the last step.
 Scale (gantool.train.distribute): both updates run per replica under the run's tf.distribute
 strategy (`strategy.run`); each replica's loss is divided by the replica count because the
 optimizer sums the replicas' gradients. With --grad-accum K a replica's rows run as K
-micro-batches in a tf.while_loop (one micro-batch's activations alive at a time) whose
-gradients are averaged and applied once. Under mixed_float16 the loss is scaled by the
+micro-batches in a tf.while_loop (written out when there is more than one replica, see
+`Step.unrolled`; one micro-batch's activations alive at a time) whose gradients are averaged and
+applied once. Under mixed_float16 the loss is scaled by the
 LossScaleOptimizer and the gradients unscaled (and a step with overflow skipped) when applied.
 
 Randomness: every draw of a step comes from a stateless seed derived from (--seed, step, update)
@@ -257,16 +258,35 @@ class Step:
         """The mean gradients, loss and extras of `accum` micro-batches, one alive at a time."""
         tf, accum = self.tf, self.accum
         m = real.shape[0] // accum
-        micro = tf.reshape(real, [accum, m, *real.shape[1:]])
-
-        def body(j, acc, loss_sum, aux_sum):
-            g, loss, aux = self.grads(loss_fn, variables, opt, tf.gather(micro, j), alpha, key, offset + j * m)
-            return (j + 1, [a + b for a, b in zip(acc, g)], loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)])
-
         start = (tf.constant(0), [tf.zeros(v.shape, v.dtype) for v in variables], tf.constant(0.0),
                  [tf.constant(0.0)] * extras)
-        _, acc, loss_sum, aux_sum = tf.while_loop(lambda j, *_: j < accum, body, start)
+        if self.replicas > 1:
+            acc, loss_sum, aux_sum = self.unrolled(loss_fn, variables, opt, real, alpha, key, offset, start[1:])
+        else:
+            micro = tf.reshape(real, [accum, m, *real.shape[1:]])
+
+            def body(j, acc, loss_sum, aux_sum):
+                g, loss, aux = self.grads(loss_fn, variables, opt, tf.gather(micro, j), alpha, key, offset + j * m)
+                return (j + 1, [a + b for a, b in zip(acc, g)], loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)])
+
+            _, acc, loss_sum, aux_sum = tf.while_loop(lambda j, *_: j < accum, body, start)
         return [a / accum for a in acc], loss_sum / accum, [a / accum for a in aux_sum]
+
+    def unrolled(self, loss_fn, variables, opt, real, alpha, key, offset, start):
+        """The micro-batch loop written out, for more than one replica: there a model's
+        replica-averaged variables (BatchNorm's moving statistics, stylegan2's tracked mean w) are
+        assigned through merge_call, which TensorFlow refuses inside a tf.while_loop. Each
+        micro-batch waits for the previous one's sums (control dependencies), so one micro-batch's
+        activations are alive at a time, as in the loop; the sums run in the same order."""
+        tf, accum = self.tf, self.accum
+        m = real.shape[0] // accum
+        acc, loss_sum, aux_sum = start
+        for j in range(accum):
+            with tf.control_dependencies([*acc, loss_sum, *aux_sum] if j else []):
+                g, loss, aux = self.grads(loss_fn, variables, opt, real[j * m:(j + 1) * m], alpha, key, offset + j * m)
+            acc = [a + b for a, b in zip(acc, g)]
+            loss_sum, aux_sum = loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)]
+        return acc, loss_sum, aux_sum
 
     def update(self, loss_fn, model, opt, real, alpha, key, offset, extras: int):
         """Gradients of the mean loss over `accum` micro-batches of `real` (this replica's rows,
