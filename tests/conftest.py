@@ -179,7 +179,7 @@ def pggan8(tmp_path_factory, digits16):
 
 
 # a tiny stylegan2 run with every kind of step it has: R1 and path length due (step 0) and not (1), ADA
-SG2_ARGS = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 4,
+SG2_ARGS = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 8,
             "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
             "--seed", 1, "-q", "--json"]
 

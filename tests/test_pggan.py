@@ -62,12 +62,13 @@ def test_pixelnorm_and_minibatch_stddev_by_hand():
     out = np.asarray(MinibatchStdDev(group_size=4)(x))
     assert out.shape == (8, 3, 3, 6)
     np.testing.assert_array_equal(out[..., :5], x)
-    for i in range(8):  # image i is grouped with i +- 2, 4, 6 (reshape to (4, 2, ...))
-        group = x[i % 2::2]
+    for i in range(8):  # image i is grouped with its neighbours: 0-3 and 4-7 (reshape to (2, 4, ...))
+        group = x[i // 4 * 4:i // 4 * 4 + 4]
         want = np.mean(np.sqrt(group.var(axis=0) + 1e-8))
         np.testing.assert_allclose(out[i, ..., 5], want, rtol=1e-5)
     odd = np.asarray(MinibatchStdDev(group_size=4)(x[:6]))  # 6 images: groups of 3
-    np.testing.assert_allclose(odd[0, 0, 0, 5], np.mean(np.sqrt(x[:6][0::2].var(axis=0) + 1e-8)), rtol=1e-5)
+    for i, group in ((0, x[0:3]), (5, x[3:6])):
+        np.testing.assert_allclose(odd[i, 0, 0, 5], np.mean(np.sqrt(group.var(axis=0) + 1e-8)), rtol=1e-5)
 
 
 def test_equalized_layers_scale_weights_at_run_time():

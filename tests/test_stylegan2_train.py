@@ -1,5 +1,5 @@
 """`gantool train stylegan2` through `gantool.cli.main` (the killed run through the entry point): a tiny run (8 px, 8 filters, 2 mapping layers,
-z 16, batch 4, --augment ada) trains, writes samples and checkpoints; lazy R1 and path length run
+z 16, batch 8, --augment ada) trains, writes samples and checkpoints; lazy R1 and path length run
 exactly on their due steps; a SIGKILLed run resumes bit-identical; dry-run counts and refusals."""
 
 import json
@@ -53,13 +53,31 @@ def test_sigkilled_stylegan2_ada_run_resumes_bit_identical(ws):
         assert np.array_equal(a[k], b[k]), k
 
 
+def test_a_stylegan2_step_on_two_mirrored_replicas_matches_one_device(ws):
+    """Per-pixel noise drawn for the global batch and minibatch-stddev groups of consecutive rows:
+    a step on 2 replicas x 4 rows equals one device's 8 rows (with ADA): step 1 of `ref`, resumed
+    from its ckpt-1 under mirrored. (On due steps R1 and path length use each replica's own mean,
+    as the reference code does per GPU, so those steps differ a little.)"""
+    one, two = ws / "ref", ws / "two8"
+    shutil.copytree(one, two)
+    for f in (two / "checkpoints").glob("ckpt-2.*"):
+        f.unlink()  # unreadable: the resume starts from ckpt-1
+    res = run_cli("train", "--resume", two, "--strategy", "mirrored", "-q", "--json", cwd=ws,
+                  env={"GANTOOL_CPU_DEVICES": "2"})
+    assert res.rc == 0 and res.json["start_step"] == 1 and res.json["replicas"] == 2, res
+    a, b = (checkpoint_tensors(p / "checkpoints/ckpt-2", save_counter=False) for p in (one, two))
+    assert set(a) == set(b)
+    d = max(float(np.max(np.abs(a[k].astype(np.float64) - b[k]))) for k in a if a[k].dtype.kind == "f")
+    assert d < 1e-4, d  # the noise or the groups of another split move weights by ~0.1 (checked)
+
+
 def test_stylegan2_trains_on_two_mirrored_replicas_with_grad_accum(ws):
     """2 replicas x 2 micro-batches: the tracked mean w (replica-averaged, assigned through
     merge_call) and the lazy R1 / path length (tf.cond) inside the written-out micro-batch loop.
     Without ADA, whose graph would be traced four times over here (the ADA run: tests/test_train_ada.py)."""
     i = SG2_ARGS.index("--augment")
     assert SG2_ARGS[i:i + 4:2] == ["--augment", "--ada-kimg"]
-    res = run_cli("train", *SG2_ARGS[:i], *SG2_ARGS[i + 4:], "--batch", 8, "--steps", 1, "--grad-accum", 2, "--strategy", "mirrored",
+    res = run_cli("train", *SG2_ARGS[:i], *SG2_ARGS[i + 4:], "--steps", 1, "--grad-accum", 2, "--strategy", "mirrored",
                   "--out", ws / "m2", cwd=ws, env={"GANTOOL_CPU_DEVICES": "2"})
     assert res.rc == 0, res
     assert res.json["replicas"] == 2 and res.json["step"] == 1

@@ -4,7 +4,7 @@ back (safe_mode) without gantool's training code, only `import gantool.models.la
 
 - PixelNorm: x / sqrt(mean(x^2 over channels) + eps), after each conv in G.
 - MinibatchStdDev: appends the mean over features of the per-group standard deviation as one
-  extra feature map (groups of up to 4 images), at the start of D's last block.
+  extra feature map (groups of up to 4 consecutive images), at the start of D's last block.
 - EqualizedDense / EqualizedConv2D: weights stored N(0, 1) and scaled at run time by
   gain / sqrt(fan_in) (the "equalized learning rate"); bias starts at 0.
 - Fade: (1 - alpha) * old + alpha * new, alpha fed as a model input of shape (N, 1) or (1,).
@@ -50,10 +50,12 @@ class MinibatchStdDev(keras.layers.Layer):
             std = ops.sqrt(ops.var(x, axis=0) + self.epsilon)          # (H, W, C)
             feat = ops.broadcast_to(ops.mean(std), (shape[0], h, w, 1))
             return ops.concatenate([x, ops.cast(feat, x.dtype)], axis=-1)
-        y = ops.reshape(x, (g, -1, h, w, c))                            # image i sits in group i % (N/g)
-        std = ops.sqrt(ops.var(y, axis=0) + self.epsilon)               # (N/g, H, W, C)
+        # image i sits in group i // g: consecutive images, so a replica's (or a micro-batch's) rows
+        # form the same groups as in the whole batch whenever g divides its row count
+        y = ops.reshape(x, (-1, g, h, w, c))
+        std = ops.sqrt(ops.var(y, axis=1) + self.epsilon)               # (N/g, H, W, C)
         s = ops.mean(std, axis=(1, 2, 3))                               # (N/g,)
-        s = ops.tile(ops.reshape(s, (1, -1, 1, 1, 1)), (g, 1, h, w, 1))
+        s = ops.tile(ops.reshape(s, (-1, 1, 1, 1, 1)), (1, g, h, w, 1))
         return ops.concatenate([x, ops.cast(ops.reshape(s, (-1, h, w, 1)), x.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):

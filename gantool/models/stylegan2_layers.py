@@ -17,7 +17,8 @@ Activations are leaky ReLU(0.2) times sqrt(2) (ScaledLeakyReLU), the layers' gai
 - NoiseInjection: x + strength[c] * N(0, 1) per pixel (one noise map shared by the channels);
   strength starts at 0. Noise comes from the layer's SeedGenerator (its state is a non-trainable
   variable of the model, so checkpoints carry it; stylegan2.reseed_noise sets it from a step
-  seed); mode 'const' uses a stored fixed map instead, 'none' no noise (stylegan2.set_noise_mode).
+  seed), drawn for the global batch under a tf.distribute strategy; mode 'const' uses a stored
+  fixed map instead, 'none' no noise (stylegan2.set_noise_mode).
 - ConstantInput(ws): the learned 4x4 constant, tiled to the batch.
 - Resample2D: up (zero insertion, x4 gain) or down (every second pixel) by 2 with the separable
   [1, 3, 3, 1] binomial low-pass (upfirdn: pad (2, 1) when upsampling, (1, 1) when downsampling).
@@ -148,9 +149,25 @@ class NoiseInjection(keras.layers.Layer):
         if self.mode == "const":
             noise = ops.cast(self.const, x.dtype)[None]
         else:
-            shape = ops.shape(x)
-            noise = keras.random.normal((shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=x.dtype)
+            noise = self.random_maps(x)
         return x + noise * ops.cast(self.strength, x.dtype)
+
+    def random_maps(self, x):
+        """N(0, 1) maps (N, H, W, 1) for x's rows. Under a tf.distribute strategy with R replicas
+        each replica draws the maps of all R x N rows, as one device with the whole batch does,
+        and keeps its own N: a row's noise does not depend on how many devices share the batch
+        (and replicas do not repeat each other's noise)."""
+        import tensorflow as tf  # noqa: PLC0415  (the Keras backend gantool runs on)
+
+        shape = ops.shape(x)
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        noise = keras.random.normal((shape[0] * replicas, shape[1], shape[2], 1), seed=self.seed_generator,
+                                    dtype=x.dtype)
+        if replicas == 1:
+            return noise
+        start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * shape[0]
+        return noise[start:start + shape[0]]
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed, "mode": self.mode}
