@@ -36,7 +36,7 @@ def replica_train(step, batch, alpha, kd, kg):
         with g_tape.stop_recording():
             d_loss, scores = d_update(step, real, tf.stop_gradient(fake), alpha, d_draws)
         g_loss, extras = step.g_loss_on(real, fake, alpha, Draws(kg, offset, step.global_batch))
-        target = step.target(g_loss, opt_g)  # on the tape: the scaling is part of what is differentiated
+        target = step.upd.target(g_loss, opt_g)  # on the tape: the scaling is part of what is differentiated
     apply(step, g_tape, target, g_vars, opt_g)
     return {"d_loss": d_loss, "g_loss": g_loss, **scores, **dict(zip(step.g_names, extras))}
 
@@ -47,7 +47,7 @@ def d_update(step, real, fake, alpha, draws):
     with step.tf.GradientTape(watch_accessed_variables=False) as d_tape:
         watch(d_tape, d_vars)
         loss, aux = step.d_loss_on(real, fake, alpha, draws)
-        target = step.target(loss, opt_d)
+        target = step.upd.target(loss, opt_d)
     apply(step, d_tape, target, d_vars, opt_d)
     return loss, dict(zip(step.d_names, aux))
 
@@ -59,5 +59,5 @@ def watch(tape, variables):
 
 
 def apply(step, tape, target, variables, opt):
-    """One optimizer update from the tape's gradients of `target` (Step.target of the loss)."""
-    opt.apply_gradients(zip(step.dense(tape.gradient(target, variables), variables), variables))
+    """One optimizer update from the tape's gradients of `target` (Update.target of the loss)."""
+    opt.apply_gradients(zip(step.upd.dense(tape.gradient(target, variables), variables), variables))

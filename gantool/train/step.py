@@ -21,9 +21,8 @@ Noise sigmas fall linearly from their start value to 0 at the last step.
 Scale (gantool.train.distribute): both updates run per replica under the run's tf.distribute
 strategy (`strategy.run`); each replica's loss is divided by the replica count because the
 optimizer sums the replicas' gradients. With --grad-accum K a replica's rows run as K
-micro-batches in a tf.while_loop (written out when there is more than one replica, see
-`Step.unrolled`; one micro-batch's activations alive at a time) whose gradients are averaged and
-applied once. Under mixed_float16 the loss is scaled by the
+micro-batches (gantool.train.update; one micro-batch's activations alive at a time) whose
+gradients are averaged and applied once. Under mixed_float16 the loss is scaled by the
 LossScaleOptimizer and the gradients unscaled (and a step with overflow skipped) when applied.
 
 Randomness: every draw of a step comes from a stateless seed derived from (--seed, step, update)
@@ -41,7 +40,8 @@ from gantool.models import spec_of
 from gantool.tfquiet import import_tf
 from gantool.train import ada, reuse
 from gantool.train.augment import augment
-from gantool.train.draws import ALT_D_TAG, ALT_G_TAG, BEGIN_TAG, D_TAG, G_TAG, Draws, step_key
+from gantool.train.draws import ALT_D_TAG, ALT_G_TAG, BEGIN_TAG, D_TAG, G_TAG, step_key
+from gantool.train.update import Update
 
 
 def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: int = 1, batch: int | None = None):
@@ -79,9 +79,9 @@ class Step:
         self.D = D if D is not None else state.D
         self.G_ema = G_ema if G_ema is not None else state.G_ema
         self.strategy, self.replicas = state.dist.strategy, state.dist.replicas
-        self.accum = max(1, int(getattr(self.cfg, "grad_accum", 1)))
         self.reuse_fake = bool(getattr(self.cfg, "reuse_fake", False))
         self.global_batch = int(batch or self.cfg.batch)
+        self.upd = Update(self.replicas, getattr(self.cfg, "grad_accum", 1), self.global_batch)
         self.total = float(self.cfg.steps)
         self.fading, self.factor = fading, factor
         self.joint = spec_of(self.cfg).joint_d_batch  # e.g. BatchNorm on D's logit: one D batch for both
@@ -232,72 +232,9 @@ class Step:
         tf = self.tf
         return tf.cond(tf.equal(self.state.step % every, 0), due_fn, else_fn)
 
-    # ---- one update: accumulation over micro-batches, loss scaling, one apply
-    def grads(self, loss_fn, variables, opt, rows, alpha, key, start):
-        """Gradients of one (micro-)batch's loss, divided by the replica count (the optimizer
-        sums replicas) and scaled under mixed_float16; -> (grads, loss, extras)."""
-        draws = Draws(key, start, self.global_batch)
-        with self.tf.GradientTape() as tape:
-            loss, aux = loss_fn(rows, alpha, draws, tape)
-            target = self.target(loss, opt)
-        return self.dense(tape.gradient(target, variables), variables), loss, aux
-
-    def target(self, loss, opt):
-        """What is differentiated: the loss over the replica count (the optimizer sums the
-        replicas' gradients), scaled by the LossScaleOptimizer under mixed_float16."""
-        import keras  # noqa: PLC0415
-
-        target = loss / self.replicas
-        return opt.scale_loss(target) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else target
-
-    def dense(self, grads, variables):
-        """Gradients with None (a variable the loss does not reach) as zeros."""
-        return [self.tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
-
-    def accumulated(self, loss_fn, variables, opt, real, alpha, key, offset, extras: int):
-        """The mean gradients, loss and extras of `accum` micro-batches, one alive at a time."""
-        tf, accum = self.tf, self.accum
-        m = real.shape[0] // accum
-        start = (tf.constant(0), [tf.zeros(v.shape, v.dtype) for v in variables], tf.constant(0.0),
-                 [tf.constant(0.0)] * extras)
-        if self.replicas > 1:
-            acc, loss_sum, aux_sum = self.unrolled(loss_fn, variables, opt, real, alpha, key, offset, start[1:])
-        else:
-            micro = tf.reshape(real, [accum, m, *real.shape[1:]])
-
-            def body(j, acc, loss_sum, aux_sum):
-                g, loss, aux = self.grads(loss_fn, variables, opt, tf.gather(micro, j), alpha, key, offset + j * m)
-                return (j + 1, [a + b for a, b in zip(acc, g)], loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)])
-
-            _, acc, loss_sum, aux_sum = tf.while_loop(lambda j, *_: j < accum, body, start)
-        return [a / accum for a in acc], loss_sum / accum, [a / accum for a in aux_sum]
-
-    def unrolled(self, loss_fn, variables, opt, real, alpha, key, offset, start):
-        """The micro-batch loop written out, for more than one replica: there a model's
-        replica-averaged variables (BatchNorm's moving statistics, stylegan2's tracked mean w) are
-        assigned through merge_call, which TensorFlow refuses inside a tf.while_loop. Each
-        micro-batch waits for the previous one's sums (control dependencies), so one micro-batch's
-        activations are alive at a time, as in the loop; the sums run in the same order."""
-        tf, accum = self.tf, self.accum
-        m = real.shape[0] // accum
-        acc, loss_sum, aux_sum = start
-        for j in range(accum):
-            with tf.control_dependencies([*acc, loss_sum, *aux_sum] if j else []):
-                g, loss, aux = self.grads(loss_fn, variables, opt, real[j * m:(j + 1) * m], alpha, key, offset + j * m)
-            acc = [a + b for a, b in zip(acc, g)]
-            loss_sum, aux_sum = loss_sum + loss, [a + b for a, b in zip(aux_sum, aux)]
-        return acc, loss_sum, aux_sum
-
+    # ---- one update (gantool.train.update: accumulation, loss scaling, one apply)
     def update(self, loss_fn, model, opt, real, alpha, key, offset, extras: int):
-        """Gradients of the mean loss over `accum` micro-batches of `real` (this replica's rows,
-        which start at row `offset` of the global batch), applied once; -> (loss, extras)."""
-        variables = model.trainable_variables
-        if self.accum == 1:
-            grads, loss, aux = self.grads(loss_fn, variables, opt, real, alpha, key, offset)
-        else:
-            grads, loss, aux = self.accumulated(loss_fn, variables, opt, real, alpha, key, offset, extras)
-        opt.apply_gradients(zip(grads, variables))
-        return loss, aux
+        return self.upd.apply(loss_fn, model, opt, real, alpha, key, offset, extras)
 
     def d_update(self, real, alpha, key, offset):
         """-> (loss, {real_score, fake_score[, ada_rt]})"""
