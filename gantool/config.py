@@ -192,6 +192,8 @@ class TrainConfig:
     subset: int | None = None           # train on a seeded subset of this many images of the dataset
     map_layers: int = 8                 # stylegan2: mapping network depth
     ema_kimg: float | None = None       # stylegan2: G EMA half-life in thousand images (None: batch*10/32)
+    style_mixing: float = 0.9           # stylegan2: probability that a fake's styles switch to a second w
+    pl_weight: float = 2.0              # stylegan2: path length regularisation weight (0 = off)
     reuse_fake: bool = False            # one G forward per step: G's update scores the D update's fakes
 
     def validate(self) -> "TrainConfig":
@@ -233,6 +235,8 @@ class TrainConfig:
             (self.subset is None or self.subset >= 1, "--subset", "must be >= 1"),
             (self.map_layers >= 1, "--map-layers", "must be >= 1"),
             (self.ema_kimg is None or self.ema_kimg > 0, "--ema-kimg", "must be > 0"),
+            (0 <= self.style_mixing <= 1, "--style-mixing", "must be in [0, 1]"),
+            (self.pl_weight >= 0, "--pl-weight", "must be >= 0"),
             (self.channels in (1, 3), "--data", f"dataset has {self.channels} channels; gantool trains on 1 or 3"),
         ]
         for ok, flag, msg in checks:

@@ -79,3 +79,38 @@ def test_path_length_penalty_reaches_the_synthesis_weights_and_mixing_switches_s
     kernels = [g for p, g in named.items() if "conv" in p and p.endswith("kernel")]
     assert kernels and all(g is not None and np.isfinite(np.asarray(g)).all() for g in kernels)
     assert any(np.abs(np.asarray(g)).max() > 0 for g in kernels)
+
+
+def test_style_mixing_and_path_length_weight_options_reach_the_step():
+    """--style-mixing 0: every fake is made from one w; --pl-weight W scales the lazy term by
+    W * 4; --pl-weight 0: a due step computes no path length (pl 0, pl_mean kept). Eager steps of
+    a tiny 8 px model (the traced ones: tests/test_stylegan2_train.py)."""
+    t = tf()
+    from test_models import cfg
+
+    from gantool.train.state import build_state
+    from gantool.train.step import Step
+
+    def step_of(**kw):
+        c = cfg("stylegan2", size=8, filters=4, max_filters=8, z_dim=8, map_layers=1, batch=4, latent="normal", **kw)
+        state = build_state(c)
+        return state, Step(state, None, None, None, False, 1, None)
+
+    state, step = step_of(style_mixing=0.0, pl_weight=0.5)
+    z = t.constant(np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32))
+    mapping, synthesis = state.G.get_layer("mapping"), state.G.get_layer("synthesis")
+    plain = synthesis(t.repeat(mapping(z)[:, None], step.recipe.num_ws, axis=1))
+    np.testing.assert_array_equal(np.asarray(step.recipe.generate(z, draws(4), False)), np.asarray(plain))
+    term, pen, _ = step.recipe.g_penalty(4, draws(4))
+    assert float(pen) > 0 and float(term) == pytest.approx(float(pen) * 0.5 * 4, rel=1e-6)
+
+    state, step = step_of(pl_weight=0.0)
+    real = np.random.default_rng(1).integers(0, 256, (4, 8, 8, 1), dtype=np.uint8)
+    out = step.train_step(t.constant(real), 1.0)  # step 0: R1 and path length both due
+    assert float(out["r1"]) > 0 and float(out["pl"]) == 0 and float(out["pl_mean"]) == 0
+    assert not step.recipe.has_g_penalty
+    from gantool.errors import UsageError
+
+    for bad, flag in (({"style_mixing": 1.5}, "--style-mixing"), ({"pl_weight": -1.0}, "--pl-weight")):
+        with pytest.raises(UsageError, match=flag):
+            cfg("stylegan2", size=8, latent="normal", **bad)

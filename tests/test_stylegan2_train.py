@@ -129,6 +129,8 @@ def test_stylegan2_dry_run_counts_parameters_and_scales_with_grad_accum(ws):
     (["stylegan2", "--kernel", 3], "--kernel: stylegan2 does not use it"),
     (["dcgan", "--map-layers", 4], "--map-layers: dcgan does not use it"),
     (["gan", "--ema-kimg", 10], "--ema-kimg: gan does not use it"),
+    (["dcgan", "--style-mixing", 0], "--style-mixing: dcgan does not use it"),
+    (["pggan", "--pl-weight", 0], "--pl-weight: pggan does not use it"),
 ])
 def test_options_stylegan2_does_not_use_or_owns_are_refused(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -58,6 +58,8 @@ def train(
     subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded subset of N images of the dataset (few-shot experiments without re-prepping)."),
     map_layers: Optional[int] = typer.Option(None, "--map-layers", help="stylegan2: depth of the mapping network z -> w (default 8)."),
     ema_kimg: Optional[float] = typer.Option(None, "--ema-kimg", help="stylegan2: half-life of G's moving average in thousand images (default batch*10/32, ramped up over the first images); its --ema is not used."),
+    style_mixing: Optional[float] = typer.Option(None, "--style-mixing", help="stylegan2: probability that a training fake's styles switch from one w to a second at a random layer (default 0.9; stylegan2-ada's 32 px CIFAR setup: 0)."),
+    pl_weight: Optional[float] = typer.Option(None, "--pl-weight", help="stylegan2: path length regularisation weight, applied every 4 steps (default 2; 0 = off, as in stylegan2-ada's 32 px CIFAR setup)."),
     ema: Optional[float] = typer.Option(None, "--ema", help="Keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off); samples use it."),
     alt_every: Optional[int] = typer.Option(None, "--alt-every", help=ALT_HELP),
     reuse_fake: bool = typer.Option(False, "--reuse-fake", help="One G forward per step (the dcgan.torch / pytorch examples recipe): G's update scores the D update's fake images with the updated D instead of fresh z. Not with --grad-accum > 1, --alt-every or stylegan2."),
@@ -86,6 +88,7 @@ def train(
                  r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
                  keep=keep, grid=grid, precision=precision, subset=subset, map_layers=map_layers, ema_kimg=ema_kimg,
+                 style_mixing=style_mixing, pl_weight=pl_weight,
                  reuse_fake=reuse_fake or None)
     runtime = {k: v for k, v in dict(strategy=strategy, grad_accum=grad_accum).items() if v is not None}
     given.update(_augment_options(augment, augment_policy, ada_target, ada_kimg))

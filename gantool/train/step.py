@@ -221,6 +221,8 @@ class Step:
         def none():
             return tf.constant(0.0), tf.constant(0.0), tf.identity(recipe.pl_mean)
 
+        if not recipe.has_g_penalty:
+            return loss, list(none()[1:])
         term, pen, new_mean = self.lazy(recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
         return loss + term, [pen, new_mean]
 
