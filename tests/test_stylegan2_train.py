@@ -116,8 +116,11 @@ def test_stylegan2_dry_run_counts_parameters_and_scales_with_grad_accum(ws):
     assert res.rc == 0, res
     est = res.json["estimate"]
     assert est["params"]["generator"] > 2 * 16 * 16 and est["params"]["discriminator"] > 0
-    res2 = run_in_process("train", *common, "--grad-accum", 2, "--precision", "mixed_bfloat16", "--dry-run", "--json", cwd=ws)
+    res2 = run_in_process("train", *common, "--grad-accum", 2, "--precision", "mixed_bfloat16", "--style-mixing", 0,
+                          "--pl-weight", 0.5, "--dry-run", "--json", cwd=ws)
     assert res2.rc == 0, res2
+    assert res.json["config"]["style_mixing"] == 0.9 and res.json["config"]["pl_weight"] == 2.0
+    assert res2.json["config"]["style_mixing"] == 0 and res2.json["config"]["pl_weight"] == 0.5
     e2 = res2.json["estimate"]
     assert e2["micro_batch"] == 4 and e2["params"] == est["params"]
     # activations: half the micro-batch, 2-byte compute dtype (nested mapping/synthesis layers counted)
