@@ -42,9 +42,10 @@ CONFIGS = {
     "dcgan-b32": ["dcgan", "--filters", "32", "--batch", "32", "--ema", "0.999"],
     "dcgan-b16": ["dcgan", "--filters", "32", "--batch", "16", "--ema", "0.999"],
     # stylegan2-ada's 32 px CIFAR setup (2 mapping layers, no style mixing, no path length), with the
-    # auto R1 gamma (0.0064 at 32 px, batch 32) and with a 300 times stronger one
+    # auto R1 gamma (0.0064 at 32 px, batch 32) and with 300 and 1,500 times stronger ones
     "stylegan2-small": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0"],
     "stylegan2-small-r1-2": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0", "--r1", "2"],
+    "stylegan2-small-r1-10": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0", "--r1", "10"],
 }
 DEFAULT_CONFIGS = ["dcgan", "dcgan-ada", "stylegan2", "stylegan2-ada"]
 FEWSHOT = {"none": [], "diff": ["--augment", "diff"], "ada": ["--augment", "ada"]}
