@@ -34,6 +34,7 @@ import digit_judge  # noqa: E402  (bench/digit_judge.py)
 
 # name -> train arguments; dcgan's are the demo's (examples/digits.sh); dcgan-b32 and dcgan-b16 the same
 # at batch 32 and 16 (twice and four times the updates for the same images)
+SG2_SMALL = ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0"]
 CONFIGS = {
     "dcgan": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999"],
     "dcgan-ada": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999", "--augment", "ada"],
@@ -43,9 +44,9 @@ CONFIGS = {
     "dcgan-b16": ["dcgan", "--filters", "32", "--batch", "16", "--ema", "0.999"],
     # stylegan2-ada's 32 px CIFAR setup (2 mapping layers, no style mixing, no path length), with the
     # auto R1 gamma (0.0064 at 32 px, batch 32) and with 300 and 1,500 times stronger ones
-    "stylegan2-small": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0"],
-    "stylegan2-small-r1-2": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0", "--r1", "2"],
-    "stylegan2-small-r1-10": ["stylegan2", "--map-layers", "2", "--style-mixing", "0", "--pl-weight", "0", "--r1", "10"],
+    "stylegan2-small": SG2_SMALL,
+    "stylegan2-small-r1-2": [*SG2_SMALL, "--r1", "2"],
+    "stylegan2-small-r1-10": [*SG2_SMALL, "--r1", "10"],
 }
 DEFAULT_CONFIGS = ["dcgan", "dcgan-ada", "stylegan2", "stylegan2-ada"]
 FEWSHOT = {"none": [], "diff": ["--augment", "diff"], "ada": ["--augment", "ada"]}

@@ -15,6 +15,7 @@ from pathlib import Path
 from gantool.errors import UsageError
 from gantool.latent import LATENTS
 from gantool.models.base import PRECISIONS
+from gantool.models.stylegan2_regs import PL_WEIGHT, STYLE_MIXING
 from gantool.sizes import fits_size
 from gantool.train.distribute import STRATEGIES
 BUILTIN_SOURCES = ("builtin:digits",)
@@ -192,8 +193,8 @@ class TrainConfig:
     subset: int | None = None           # train on a seeded subset of this many images of the dataset
     map_layers: int = 8                 # stylegan2: mapping network depth
     ema_kimg: float | None = None       # stylegan2: G EMA half-life in thousand images (None: batch*10/32)
-    style_mixing: float = 0.9           # stylegan2: probability that a fake's styles switch to a second w
-    pl_weight: float = 2.0              # stylegan2: path length regularisation weight (0 = off)
+    style_mixing: float = STYLE_MIXING  # stylegan2: probability that a fake's styles switch to a second w
+    pl_weight: float = PL_WEIGHT        # stylegan2: path length regularisation weight (0 = off)
     reuse_fake: bool = False            # one G forward per step: G's update scores the D update's fakes
 
     def validate(self) -> "TrainConfig":

@@ -69,8 +69,9 @@ def make_steps(state, G=None, D=None, G_ema=None, fading: bool = False, factor: 
 class Step:
     """One training step in named pieces, each a few lines:
     what D sees (real_view, sample_z, d_view, d_scores), the losses (d_loss with its penalties,
-    g_loss), one optimizer update with accumulation and loss scaling (update), the EMA of G
-    (ema_update), and the replica / global steps that put them in order."""
+    g_loss), one optimizer update with accumulation and loss scaling (`upd`, an
+    gantool.train.update.Update), the EMA of G (ema_update), and the replica / global steps that
+    put them in order."""
 
     def __init__(self, state, G, D, G_ema, fading: bool, factor: int, batch: int | None):
         self.tf = import_tf()
@@ -221,10 +222,12 @@ class Step:
         def none():
             return tf.constant(0.0), tf.constant(0.0), tf.identity(recipe.pl_mean)
 
-        if not recipe.has_g_penalty:
-            return loss, list(none()[1:])
-        term, pen, new_mean = self.lazy(recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
-        return loss + term, [pen, new_mean]
+        if recipe.has_g_penalty:
+            term, pen, new_mean = self.lazy(recipe.pl_interval, lambda: recipe.g_penalty(real.shape[0], draws), none)
+            loss = loss + term
+        else:
+            _, pen, new_mean = none()
+        return loss, [pen, new_mean]
 
     def lazy(self, every: int, due_fn, else_fn):
         """due_fn() on the steps where a lazy term run every `every` steps is due, else else_fn():
@@ -234,18 +237,14 @@ class Step:
         tf = self.tf
         return tf.cond(tf.equal(self.state.step % every, 0), due_fn, else_fn)
 
-    # ---- one update (gantool.train.update: accumulation, loss scaling, one apply)
-    def update(self, loss_fn, model, opt, real, alpha, key, offset, extras: int):
-        return self.upd.apply(loss_fn, model, opt, real, alpha, key, offset, extras)
-
     def d_update(self, real, alpha, key, offset):
         """-> (loss, {real_score, fake_score[, ada_rt]})"""
-        loss, aux = self.update(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, len(self.d_names))
+        loss, aux = self.upd.apply(self.d_loss, self.D, self.state.opt_d, real, alpha, key, offset, len(self.d_names))
         return loss, dict(zip(self.d_names, aux))
 
     def g_update(self, real, alpha, key, offset):
         """-> (loss, {the recipe's G extras})"""
-        loss, aux = self.update(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, len(self.g_names))
+        loss, aux = self.upd.apply(self.g_loss, self.G, self.state.opt_g, real, alpha, key, offset, len(self.g_names))
         return loss, dict(zip(self.g_names, aux))
 
     # ---- EMA of G's weights
