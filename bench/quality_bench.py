@@ -42,6 +42,8 @@ CONFIGS = {
     "stylegan2-ada": ["stylegan2", "--augment", "ada"],
     "dcgan-b32": ["dcgan", "--filters", "32", "--batch", "32", "--ema", "0.999"],
     "dcgan-b16": ["dcgan", "--filters", "32", "--batch", "16", "--ema", "0.999"],
+    "dcgan-b16-dbias-gain": ["dcgan", "--filters", "32", "--batch", "16", "--ema", "0.999", "--d-bias", "--out-gain", "1.1"],
+    "dcgan-dbias-gain": ["dcgan", "--filters", "32", "--batch", "64", "--ema", "0.999", "--d-bias", "--out-gain", "1.1"],
     # stylegan2-ada's 32 px CIFAR setup (2 mapping layers, no style mixing, no path length), with the
     # auto R1 gamma (0.0064 at 32 px, batch 32) and with 300 and 1,500 times stronger ones
     "stylegan2-small": SG2_SMALL,

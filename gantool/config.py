@@ -139,7 +139,7 @@ TRAIN_DEFAULTS = {
     "r1": 0.0, "gp_weight": 10.0, "drift": 0.001, "instance_noise": 0.0, "g_noise": 0.0, "augment": "",
     "ema": 0.0, "alt_every": 0, "xla": False, "steps": 10000, "sample_every": 500, "ckpt_every": 1000,
     "log_every": 50, "keep": 3, "grid": 8, "preset": None, "grad_accum": 1, "precision": "float32",
-    "ada_target": 0.6, "ada_kimg": 500.0, "reuse_fake": False,
+    "ada_target": 0.6, "ada_kimg": 500.0, "reuse_fake": False, "d_bias": False, "out_gain": 1.0,
 }
 
 
@@ -196,6 +196,8 @@ class TrainConfig:
     style_mixing: float = STYLE_MIXING  # stylegan2: probability that a fake's styles switch to a second w
     pl_weight: float = PL_WEIGHT        # stylegan2: path length regularisation weight (0 = off)
     reuse_fake: bool = False            # one G forward per step: G's update scores the D update's fakes
+    d_bias: bool = False                # dcgan/hdcgan: a bias on D's first convolution
+    out_gain: float = 1.0               # dcgan/hdcgan: G's output is clip(out_gain * tanh, -1, 1)
 
     def validate(self) -> "TrainConfig":
         from gantool.models import spec_of  # noqa: PLC0415  (registers the variants, no TF)
@@ -238,6 +240,7 @@ class TrainConfig:
             (self.ema_kimg is None or self.ema_kimg > 0, "--ema-kimg", "must be > 0"),
             (0 <= self.style_mixing <= 1, "--style-mixing", "must be in [0, 1]"),
             (self.pl_weight >= 0, "--pl-weight", "must be >= 0"),
+            (1 <= self.out_gain <= 2, "--out-gain", "must be in [1, 2] (1 = plain tanh)"),
             (self.channels in (1, 3), "--data", f"dataset has {self.channels} channels; gantool trains on 1 or 3"),
         ]
         for ok, flag, msg in checks:

@@ -46,6 +46,8 @@ def train(
     kernel: Optional[int] = typer.Option(None, "--kernel", help="Convolution kernel size: 3, 4 (default) or 5; dcgan and hdcgan."),
     preset: Optional[str] = typer.Option(None, "--preset", help="dcgan only: mnist = the MNIST report's exact layer tables (no --filters, --max-filters, --kernel)."),
     spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm", help="Spectral normalisation on D's layers."),
+    d_bias: Optional[bool] = typer.Option(None, "--d-bias/--no-d-bias", help="dcgan, hdcgan: a bias on D's first convolution (default off, as in the reference DCGAN). Without it a BatchNorm D with LeakyReLU cannot see the contrast of a fake batch; see docs/benchmarks.md."),
+    out_gain: Optional[float] = typer.Option(None, "--out-gain", help="dcgan, hdcgan: G's output is clip(K * tanh, -1, 1), so black and white are reachable (default 1 = plain tanh; 1-2)."),
     r1: Optional[float] = typer.Option(None, "--r1", help="R1 gradient penalty weight gamma on real images (0 = off; stylegan2: lazy, every 16 steps, default 0.0002*res^2/batch)."),
     gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="wgan-gp: gradient penalty weight (default 10)."),
     drift: Optional[float] = typer.Option(None, "--drift", help="wgan-gp: epsilon drift weight on D(real)^2 (default 0.001)."),
@@ -85,6 +87,7 @@ def train(
             raise UsageError("--strategy multiworker: give --out RUN (or --resume RUN): every worker must name the same run folder")
     given = dict(batch=batch, lr_g=lr_g, lr_d=lr_d, beta1=beta1, beta2=beta2, loss=loss, z_dim=z_dim, latent=latent,
                  filters=filters, max_filters=max_filters, kernel=kernel, preset=preset, spectral_norm=spectral_norm,
+                 d_bias=d_bias, out_gain=out_gain,
                  r1=r1, gp_weight=gp_weight, drift=drift, instance_noise=instance_noise, g_noise=g_noise, ema=ema,
                  alt_every=alt_every, xla=xla, sample_every=sample_every, ckpt_every=ckpt_every, log_every=log_every,
                  keep=keep, grid=grid, precision=precision, subset=subset, map_layers=map_layers, ema_kimg=ema_kimg,

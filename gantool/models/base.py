@@ -29,7 +29,7 @@ INIT_STD = 0.02  # Radford et al.: all weights from N(0, 0.02)
 # Options a variant's build reads or not (TrainConfig field names); each variant says which it
 # honours. The engine's options (loss, learning rates, penalties, noise, EMA, ...) work the same
 # for every G and D, so every variant honours them.
-SHAPE_OPTIONS = ("filters", "max_filters", "kernel", "spectral_norm")
+SHAPE_OPTIONS = ("filters", "max_filters", "kernel", "spectral_norm", "d_bias", "out_gain")
 
 
 @dataclass(frozen=True)

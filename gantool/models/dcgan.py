@@ -49,6 +49,10 @@ def conv_generator(cfg, act: str = "relu", name: str = "generator"):
         x = activation(act)(batchnorm(sync)(x))
     x = layers.Conv2DTranspose(cfg.channels, ks, strides=2, padding="same", use_bias=False, kernel_initializer=init())(x)
     out = layers.Activation("tanh", dtype="float32")(x)
+    if cfg.out_gain != 1:
+        from gantool.models.layers import GainClip  # noqa: PLC0415
+
+        out = GainClip(cfg.out_gain, dtype="float32")(out)
     return keras.Model(z, out, name=name)
 
 
@@ -62,7 +66,8 @@ def conv_discriminator(cfg, act: str = "lrelu", name: str = "discriminator"):
     f = [filters_at(i, k, cfg.filters, cfg.max_filters) for i in range(k)]
     ks = cfg.kernel
     img = keras.Input((cfg.size, cfg.size, cfg.channels), name="image")
-    x = maybe_sn(layers.Conv2D(f[k - 1], ks, strides=2, padding="same", use_bias=False, kernel_initializer=init()), sn)(img)
+    first = layers.Conv2D(f[k - 1], ks, strides=2, padding="same", use_bias=cfg.d_bias, kernel_initializer=init())
+    x = maybe_sn(first, sn)(img)
     x = activation(act)(x)
     for i in range(k - 2, -1, -1):
         x = maybe_sn(layers.Conv2D(f[i], ks, strides=2, padding="same", use_bias=False, kernel_initializer=init()), sn)(x)
@@ -118,7 +123,7 @@ VARIANTS.register("dcgan")(ModelSpec(
     build=build,
     check=check,
     defaults={"batch": 64, "filters": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "kernel": 4},
-    honours=frozenset({"filters", "max_filters", "kernel", "spectral_norm"}),
+    honours=frozenset({"filters", "max_filters", "kernel", "spectral_norm", "d_bias", "out_gain"}),
     presets={"mnist": Preset(
         name="mnist",
         summary="the MNIST report's DCGAN tables (5x5 kernels, 128/64 maps in G, ELU in D, BN on every layer)",

@@ -45,5 +45,6 @@ VARIANTS.register("gan")(ModelSpec(
     check=check,
     defaults={"batch": 64, "filters": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5},
     honours=frozenset({"filters", "spectral_norm"}),
-    why_not={"kernel": "it has no convolutions", "max_filters": "its widths are fixed multiples of --filters"},
+    why_not={"kernel": "it has no convolutions", "max_filters": "its widths are fixed multiples of --filters",
+             "d_bias": "its layers all have biases", "out_gain": "its output is a plain tanh"},
 ))

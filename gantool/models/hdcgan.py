@@ -25,5 +25,5 @@ VARIANTS.register("hdcgan")(ModelSpec(
     check=check,
     defaults={"batch": 32, "filters": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "kernel": 4,
               "instance_noise": 0.1, "g_noise": 0.1},
-    honours=frozenset({"filters", "max_filters", "kernel", "spectral_norm"}),
+    honours=frozenset({"filters", "max_filters", "kernel", "spectral_norm", "d_bias", "out_gain"}),
 ))

@@ -8,6 +8,7 @@ back (safe_mode) without gantool's training code, only `import gantool.models.la
 - EqualizedDense / EqualizedConv2D: weights stored N(0, 1) and scaled at run time by
   gain / sqrt(fan_in) (the "equalized learning rate"); bias starts at 0.
 - Fade: (1 - alpha) * old + alpha * new, alpha fed as a model input of shape (N, 1) or (1,).
+- GainClip: clip(gain * x, -1, 1) after dcgan's tanh (--out-gain), so G reaches black and white.
 """
 
 from __future__ import annotations
@@ -136,3 +137,22 @@ class ToUint8(keras.layers.Layer):
 
     def compute_output_spec(self, x):
         return keras.KerasTensor(x.shape, dtype="uint8")
+
+
+@keras.saving.register_keras_serializable(package="gantool")
+class GainClip(keras.layers.Layer):
+    """x -> clip(gain * x, -1, 1): after a tanh, the output reaches -1 and 1 (black and white)
+    at finite pre-activations (|pre| >= atanh(1 / gain)), where a plain tanh only approaches them."""
+
+    def __init__(self, gain: float = 1.0, **kw):
+        super().__init__(**kw)
+        self.gain = float(gain)
+
+    def call(self, x):
+        return ops.clip(x * self.gain, -1.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "gain": self.gain}
