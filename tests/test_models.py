@@ -155,3 +155,43 @@ def test_hdcgan_uses_selu_and_its_report_defaults():
     acts = [layer.get_config().get("activation") for m in (G, D) for layer in m.layers
             if type(layer).__name__ == "Activation"]
     assert acts.count("selu") >= 3 and "relu" not in acts
+
+
+def _d_scores_of_a_scaled_batch(d_bias: bool):
+    """D's training-mode scores of a batch and of the same batch at 0.7 times the contrast."""
+    from gantool.models import VARIANTS
+
+    _, d = VARIANTS.get("dcgan").build(cfg(size=16, d_bias=d_bias))
+    convs = [layer for layer in d.layers if layer.name.startswith("conv2d")]
+    for conv in convs:  # weights of a trained D's size: activations far above BatchNorm's epsilon
+        conv.kernel.assign(conv.kernel * 25.0)
+    first = convs[0]
+    if d_bias:
+        first.bias.assign(np.linspace(-0.3, 0.3, first.bias.shape[0]).astype("float32"))  # as training moves it
+    x = np.random.default_rng(1).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+    return np.asarray(d(x, training=True)), np.asarray(d(0.7 * x, training=True))
+
+
+def test_dcgan_d_is_blind_to_a_fake_batchs_contrast_without_d_bias_and_sees_it_with_it():
+    """Bias-free conv -> LeakyReLU -> bias-free conv -> BatchNorm over the batch: scaling the batch
+    by 0.7 changes nothing D reports (why G's digits drifted to grey); --d-bias breaks that."""
+    plain, scaled = _d_scores_of_a_scaled_batch(False)
+    np.testing.assert_allclose(scaled, plain, rtol=1e-3, atol=1e-4)
+    plain, scaled = _d_scores_of_a_scaled_batch(True)
+    assert np.abs(scaled - plain).max() > 1e-2
+
+
+def test_out_gain_stretches_and_clips_g_output_and_survives_a_keras_round_trip(tmp_path):
+    import keras
+
+    from gantool.models import VARIANTS
+    from gantool.run.generator import load_generator
+
+    g, _ = VARIANTS.get("dcgan").build(cfg(size=16, out_gain=1.5))
+    tanh = keras.Model(g.input, g.get_layer(index=len(g.layers) - 2).output)
+    z = np.random.default_rng(2).uniform(-1, 1, (64, 100)).astype("float32")
+    t, out = np.asarray(tanh(z)), np.asarray(g(z, training=False))
+    np.testing.assert_allclose(out, np.clip(1.5 * t, -1, 1), atol=1e-6)
+    g.save(tmp_path / "g.keras")
+    back = load_generator(tmp_path / "g.keras").model
+    np.testing.assert_array_equal(np.asarray(back(z, training=False)), out)

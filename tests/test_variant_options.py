@@ -27,6 +27,10 @@ UNUSED = [
     (["dcgan", "--preset", "mnist", "--kernel", 5], "--kernel", "dcgan --preset mnist"),
     (["dcgan", "--preset", "mnist", "--filters", 8], "--filters", "dcgan --preset mnist"),
     (["dcgan", "--preset", "mnist", "--max-filters", 128], "--max-filters", "dcgan --preset mnist"),
+    (["dcgan", "--preset", "mnist", "--d-bias"], "--d-bias", "dcgan --preset mnist"),
+    (["gan", "--out-gain", 1.1], "--out-gain", "gan"),
+    (["pggan", "--no-d-bias"], "--d-bias", "pggan"),
+    (["stylegan2", "--out-gain", 1.1], "--out-gain", "stylegan2"),
 ]
 
 

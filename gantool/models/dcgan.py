@@ -8,6 +8,13 @@ Channels double towards the bottom from --filters at the top, capped at --max-fi
 64 px with --filters 64 this is the reference 512-256-128-64 DCGAN, without biases as in the
 common PyTorch example (3,576,704 parameters in G, 2,765,568 in D).
 
+Two options (default off, so the reference net is unchanged), for G and D built here (dcgan and
+hdcgan): --d-bias puts a bias on D's first convolution. Without it, D is blind to the contrast of
+a fake batch: scaling every fake by s > 0 scales the bias-free conv and the LeakyReLU by s, and
+the next BatchNorm, which normalises the fake batch on its own, divides s out again; on the digits
+G's output drifted to grey-on-grey, which D could not see. --out-gain K makes G's output
+clip(K * tanh(x), -1, 1) (layers.GainClip), so black and white are reached at finite x.
+
 --preset mnist: the MNIST report's tables (004, Tables 2 and 3): G: linear to (size/4)^2 x 128,
 BN, ReLU; ConvT 5x5/2 to 64, BN, ReLU; ConvT 5x5/2 to C, BN, tanh. D: conv 5x5/2 64, BN, ELU;
 conv 5x5/2 128, BN, ELU; linear to 1, BN, then the loss's sigmoid. BatchNorm on every layer,
