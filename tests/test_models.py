@@ -190,8 +190,13 @@ def test_out_gain_stretches_and_clips_g_output_and_survives_a_keras_round_trip(t
     g, _ = VARIANTS.get("dcgan").build(cfg(size=16, out_gain=1.5))
     tanh = keras.Model(g.input, g.get_layer(index=len(g.layers) - 2).output)
     z = np.random.default_rng(2).uniform(-1, 1, (64, 100)).astype("float32")
+    last = [layer for layer in g.layers if layer.name.startswith("conv2d_transpose")][-1]
+    small = np.abs(np.asarray(tanh(z))).max()  # an untrained G's outputs are near 0 (tanh ~ linear)
+    last.kernel.assign(last.kernel * (3.0 / small))  # a trained G's range: some beyond atanh(1/1.5)
     t, out = np.asarray(tanh(z)), np.asarray(g(z, training=False))
+    assert (np.abs(t) < 1 / 1.5).any() and (t < -1 / 1.5).any() and (t > 1 / 1.5).any()
     np.testing.assert_allclose(out, np.clip(1.5 * t, -1, 1), atol=1e-6)
+    assert out.min() == -1.0 and out.max() == 1.0  # black and white, which a plain tanh never reaches
     g.save(tmp_path / "g.keras")
     back = load_generator(tmp_path / "g.keras").model
     np.testing.assert_array_equal(np.asarray(back(z, training=False)), out)
