@@ -53,7 +53,14 @@ CONFIGS = {
 DBIAS_GAIN = ["--d-bias", "--out-gain", "1.1"]
 CONFIGS["dcgan-dbias-gain"] = [*CONFIGS["dcgan"], *DBIAS_GAIN]
 CONFIGS["dcgan-b16-dbias-gain"] = [*CONFIGS["dcgan-b16"], *DBIAS_GAIN]
+# and with G learning 4x faster than D (lr 4e-4 vs 1e-4; the reference 2e-4 each). Both with three
+# seeds (NAME-seedK: the same arguments and --seed K; seed_groups): a run's seed moves the ratio
+# more than most settings do
+CONFIGS["dcgan-b16-ttur"] = [*CONFIGS["dcgan-b16-dbias-gain"], "--lr-g", "4e-4", "--lr-d", "1e-4"]
+CONFIGS.update({f"{n}-seed{k}": [*CONFIGS[n], "--seed", str(k)] for n in ("dcgan-b16-dbias-gain", "dcgan-b16-ttur")
+                for k in (1, 2)})
 DEFAULT_CONFIGS = ["dcgan", "dcgan-ada", "stylegan2", "stylegan2-ada"]
+GOAL = 1.5  # issue 15: at most 1.5x the real-vs-real floor, with all ten classes
 FEWSHOT = {"none": [], "diff": ["--augment", "diff"], "ada": ["--augment", "ada"]}
 GANTOOL = [str(Path(sys.executable).with_name("gantool"))]  # the installed entry point, as users run it
 
@@ -123,6 +130,41 @@ def judge_run(name: str, run: Path, real: np.ndarray, count: int, work: Path) ->
     judged = digit_judge.judge(images, real)
     return {"judge": judged, "msssim": ev["msssim"]["value"], "msssim_real": ev["msssim"]["real"],
             "nn_ratio": ev["nn"]["ratio"], "near_copies": ev["nn"]["near_copies"]}
+
+
+def base_name(name: str) -> str:
+    """'dcgan-b16-ttur-seed2' -> 'dcgan-b16-ttur' (a configuration run again with another --seed)."""
+    stem, sep, n = name.rpartition("-seed")
+    return stem if sep and n.isdigit() else name
+
+
+def meets(row: dict) -> bool:
+    return row["judge"]["ratio"] <= GOAL and row["judge"]["classes_found"] == 10
+
+
+def seed_groups(rows: list[dict]) -> dict:
+    """For each configuration recorded with more than one seed: its ratios, mean and worst, and
+    whether every seed met the goal (at most 1.5x with all ten classes)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(base_name(r["name"]), []).append(r)
+    out = {}
+    for base, rs in groups.items():
+        if len(rs) > 1:
+            ratios = [r["judge"]["ratio"] for r in rs]
+            out[base] = {"names": [r["name"] for r in rs], "cfd_ratios": ratios, "mean": float(np.mean(ratios)),
+                         "max": max(ratios), "all_met": all(map(meets, rs))}
+    return out
+
+
+def best_of(rows: list[dict], seeds: dict) -> dict:
+    """The row with the lowest ratio and whether it meets the goal (1.5x, ten classes). A lucky seed
+    is not the setting: when the row's configuration ran with several seeds, every one must meet it."""
+    best = min(rows, key=lambda r: r["judge"]["ratio"])
+    out = {"name": best["name"], "cfd_ratio": best["judge"]["ratio"], "goal": GOAL, "met": meets(best)}
+    if group := seeds.get(base_name(best["name"])):
+        out.update(seeds=group, met=out["met"] and group["all_met"])
+    return out
 
 
 def one(name, targs, data, kimg, real, a, extra=()) -> dict:
@@ -266,10 +308,9 @@ def main() -> int:
     judged = [r["judge"] for r in rows + few]  # every judgement draws the same real sets: one floor
     summary = {"floor": {"cfd": judged[0]["floor"] if judged else None}, "configs": {r["name"]: brief(r) for r in rows},
                "fewshot": {r["name"]: brief(r) for r in few}, "speed": speeds}
-    best = min(rows, key=lambda r: r["judge"]["ratio"]) if rows else None
-    if best:
-        summary["best"] = {"name": best["name"], "cfd_ratio": best["judge"]["ratio"], "goal": 1.5,
-                           "met": best["judge"]["ratio"] <= 1.5 and best["judge"]["classes_found"] == 10}
+    summary["seeds"] = seed_groups(rows)
+    if rows:
+        summary["best"] = best_of(rows, summary["seeds"])
     print(json.dumps(summary, indent=1))
     figures(a.work, [r["name"] for r in rows + few], fig_dir)  # merged rows too: quality-ada.png shows every ADA run
     import record

@@ -44,3 +44,23 @@ def test_noise_is_far_from_the_floor_and_images_of_any_size_are_box_filtered_to_
 def test_fewer_than_a_hundred_images_are_refused(digits):
     with pytest.raises(ValueError, match="at least 100"):
         digit_judge.judge(digits[0][:50], digits[0])
+
+
+def test_the_quality_goal_is_met_by_a_setting_only_when_every_seed_of_it_meets_it():
+    import quality_bench as qb
+
+    def row(name, ratio, classes=10):
+        return {"name": name, "judge": {"ratio": ratio, "classes_found": classes}}
+
+    assert qb.base_name("dcgan-b16-ttur-seed2") == "dcgan-b16-ttur" and qb.base_name("dcgan-seedy") == "dcgan-seedy"
+    lucky = [row("dcgan", 1.7), row("ttur", 1.4), row("ttur-seed1", 2.3), row("ttur-seed2", 1.4)]
+    seeds = qb.seed_groups(lucky)
+    assert list(seeds) == ["ttur"] and seeds["ttur"]["max"] == 2.3 and abs(seeds["ttur"]["mean"] - 1.7) < 1e-12
+    best = qb.best_of(lucky, seeds)
+    assert best["name"] == "ttur" and best["cfd_ratio"] == 1.4 and best["met"] is False
+    steady = [row("ttur", 1.4), row("ttur-seed1", 1.45), row("one", 1.3, classes=9)]
+    best = qb.best_of(steady, qb.seed_groups(steady))
+    assert best["name"] == "one" and best["met"] is False  # nine classes
+    best = qb.best_of(steady[:2], qb.seed_groups(steady[:2]))
+    assert best["name"] == "ttur" and best["met"] is True and best["seeds"]["all_met"] is True
+    assert qb.best_of([row("solo", 1.45)], {})["met"] is True
