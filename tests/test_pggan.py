@@ -154,9 +154,11 @@ COMMON = [*ARGS, "--target", 16]
 @pytest.fixture(scope="module")
 def whole(ws):
     """One uninterrupted 102-step run, shared: the growth test reads it, the resume test compares
-    against its checkpoint at step 25 (how often a run checkpoints does not change its weights)."""
-    res = run_in_process("train", *COMMON, "--ckpt-every", 25, "--keep", 8, "--log-every", 5, "--out", "runs/pw",
-                         "--json", cwd=ws)
+    against its checkpoint at step 25 (how often a run checkpoints does not change its weights).
+    In a process of its own, as the killed run and its resume are: TensorFlow's oneDNN kernels are
+    cached per process, and one this worker built for an earlier test may sum in another order."""
+    res = run_cli("train", *COMMON, "--ckpt-every", 25, "--keep", 8, "--log-every", 5, "--out", "runs/pw",
+                  "--json", cwd=ws, timeout=600)
     assert res.rc == 0, res
     return ws / "runs/pw"
 
@@ -201,7 +203,7 @@ def test_resume_in_the_middle_of_a_fade_is_bit_identical(ws, whole):
     r = run_cli("train", *COMMON, "--ckpt-every", 10, "--log-every", 1, "--out", killed, cwd=ws, timeout=600,
                 env={"GANTOOL_FAULT": f"train.step@{KILL_AT}"})
     assert r.rc == -signal.SIGKILL, r
-    res = run_in_process("train", "--resume", killed, "--kimg", 0.52, "--json", cwd=ws)  # 0.52 kimg: step 25
+    res = run_cli("train", "--resume", killed, "--kimg", 0.52, "--json", cwd=ws, timeout=600)  # 0.52 kimg: step 25
     assert res.rc == 0 and res.json["start_step"] == 20 and res.json["step"] == 25, res
     recs = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
     at_resume = [r for r in recs if r["step"] == res.json["start_step"] and "d_loss" in r]
