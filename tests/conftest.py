@@ -178,6 +178,23 @@ def pggan8(tmp_path_factory, digits16):
     return build_once(tmp_path_factory, "pggan8", build) / "runs" / "pg"
 
 
+DCGAN16_ARGS = ["dcgan", "--steps", 20, "--filters", 8, "--batch", 16, "--ema", 0.9, "--ckpt-every", 10]
+
+
+@pytest.fixture(scope="session")
+def dcgan16(tmp_path_factory, digits16):
+    """A finished tiny dcgan run (20 steps with an EMA copy, checkpoints at 10 and 20) on digits_16,
+    trained once per session for the modules that sample or evaluate it; copy it
+    (`shutil.copytree`) before writing into it."""
+
+    def build(root):
+        copy_digits16(digits16, root / "data/digits_16")
+        res = run_in_process("train", *DCGAN16_ARGS, "--out", "runs/dc", "-q", cwd=root)
+        assert res.rc == 0, res
+
+    return build_once(tmp_path_factory, "dcgan16", build) / "runs" / "dc"
+
+
 # a tiny stylegan2 run with every kind of step it has: R1 and path length due (step 0) and not (1), ADA
 SG2_ARGS = ["stylegan2", "--filters", 8, "--max-filters", 8, "--map-layers", 2, "--z-dim", 16, "--batch", 8,
             "--augment", "ada", "--ada-kimg", 1, "--sample-every", 0, "--log-every", 1, "--ckpt-every", 1, "--grid", 2,
