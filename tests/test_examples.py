@@ -33,7 +33,7 @@ def test_digits_example(tmp_path):
     for f in ("samples/final.png", "losses.png", "checkpoints/generator_ema.keras", "config.json"):
         assert (out / "dcgan" / f).is_file(), f
     cfg = json.loads((out / "dcgan" / "config.json").read_text())["config"]
-    assert cfg["d_bias"] is True and cfg["out_gain"] == 1.1  # the best-measured dcgan settings at batch 64
+    assert cfg["d_bias"] is True and cfg["out_gain"] == 1.1 and cfg["kernel"] == 5  # the best-measured at batch 64
     assert json.loads((out / "sample.json").read_text())["count"] == 100 and (out / "samples" / "grid.png").is_file()
     assert json.loads((out / "export.json").read_text())["max_diff"] <= 1 and (out / "generator.tflite").is_file()
     ev = json.loads((out / "eval.json").read_text())
