@@ -8,8 +8,11 @@ Run: .venv/bin/python bench/quality_bench.py [--kimg 192] [--kimg-of stylegan2=1
          [--configs dcgan,dcgan-ada,stylegan2,stylegan2-ada] [--fewshot-kimg 48] [--speed-sizes 32,64,256]
          [--merge]   (e.g. --configs dcgan-b32 --fewshot-kimg 0 --speed-sizes '' --merge: one more row)
 Writes docs/bench/quality.json (bench/record.py). Runs are kept under --work, and a finished run
-(its train JSON present) is not trained again, so an interrupted bench picks up where it stopped
-(an unfinished run starts again).
+(its train JSON present) is not trained again, so an interrupted bench picks up where it stopped.
+An unfinished run with a checkpoint resumes from it (`gantool train --resume`: bit-identical to an
+uninterrupted run), so a long run can be spread over sessions: stop it with Ctrl-C (SIGINT to the
+`gantool train` process saves a checkpoint), run the same command again later. Its train_wall_s and
+train_cpu_s then add up every session's time (`train_sessions` counts them).
 """
 
 from __future__ import annotations
@@ -83,16 +86,30 @@ def gantool(*args, log: Path) -> dict:
 
 
 def train(name: str, targs: list[str], data: Path, kimg: float, work: Path, extra=()) -> dict:
+    """Train `name` (or resume its unfinished run) to `kimg`; -> gantool's train JSON with the
+    bench's wall and CPU seconds over every session of the run (bench_wall_s, bench_cpu_s)."""
     run = work / name
-    done = work / f"{name}.train.json"
+    done, partial = work / f"{name}.train.json", work / f"{name}.partial.json"
     if done.is_file():
         return json.loads(done.read_text())
-    shutil.rmtree(run, ignore_errors=True)  # an unfinished run starts again
+    spent = {"wall_s": 0.0, "cpu_s": 0.0, "sessions": 0}
+    if partial.is_file() and (run / "checkpoints" / "checkpoint").is_file():
+        spent = json.loads(partial.read_text())
+        args = ["--resume", run, "--kimg", kimg, "-q"]
+    else:  # never started, or stopped before its first checkpoint: start again
+        shutil.rmtree(run, ignore_errors=True)
+        args = [*targs, *extra, "--data", data, "--out", run, "--kimg", kimg,
+                "--sample-every", 100000, "--ckpt-every", 500, "-q"]
     t0, c0 = time.perf_counter(), cpu_children()
-    res = gantool("train", *targs, *extra, "--data", data, "--out", run, "--kimg", kimg,
-                  "--sample-every", 100000, "--ckpt-every", 500, "-q", log=work / f"{name}.log")
-    res["bench_wall_s"], res["bench_cpu_s"] = time.perf_counter() - t0, cpu_children() - c0
+    try:
+        res = gantool("train", *args, log=work / f"{name}.log")
+    finally:  # a stopped session's time still counts once the run resumes from its checkpoint
+        spent = {"wall_s": spent["wall_s"] + time.perf_counter() - t0,
+                 "cpu_s": spent["cpu_s"] + cpu_children() - c0, "sessions": spent["sessions"] + 1}
+        partial.write_text(json.dumps(spent))
+    res["bench_wall_s"], res["bench_cpu_s"], res["bench_sessions"] = spent["wall_s"], spent["cpu_s"], spent["sessions"]
     done.write_text(json.dumps(res))
+    partial.unlink()
     return res
 
 
@@ -175,6 +192,7 @@ def one(name, targs, data, kimg, real, a, extra=()) -> dict:
     res = train(name, targs, data, kimg, a.work, extra)
     row = {"name": name, "args": [*targs, *map(str, extra)], "kimg": kimg, "steps": res["step"], "pfd8": res.get("pfd8"),
            "train_wall_s": res["bench_wall_s"], "train_cpu_s": res["bench_cpu_s"],
+           "train_sessions": res.get("bench_sessions", 1),
            **judge_run(name, a.work / name, real, a.count, a.work), "curves": curves(a.work / name)}
     j = row["judge"]
     print(f"   cfd {j['cfd']:.3f} = {j['ratio']:.2f}x floor, {j['classes_found']} classes, pfd8 {row['pfd8']:.4f}, "

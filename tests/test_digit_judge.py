@@ -1,6 +1,7 @@
 """bench/digit_judge.py, the classifier-feature Frechet distance that quality_bench reports: real
 digits score at the floor with all ten classes; a collapsed or noisy generator does not."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -64,3 +65,41 @@ def test_the_quality_goal_is_met_by_a_setting_only_when_every_seed_of_it_meets_i
     best = qb.best_of(steady[:2], qb.seed_groups(steady[:2]))
     assert best["name"] == "ttur" and best["met"] is True and best["seeds"]["all_met"] is True
     assert qb.best_of([row("solo", 1.45)], {})["met"] is True
+
+
+def test_a_quality_run_stopped_after_a_checkpoint_resumes_and_adds_up_its_sessions_time(tmp_path, monkeypatch):
+    """bench/quality_bench.train's bookkeeping, with the `gantool train` process stood in for (the
+    resume itself is gantool's, tested bit-identical elsewhere): a session stopped after the run's
+    first checkpoint is resumed with `--resume RUN --kimg K`; one stopped before it starts again."""
+    import quality_bench as qb
+
+    calls, run = [], tmp_path / "x"
+
+    def session(*args, log):
+        calls.append([str(a) for a in args])
+        if len(calls) in (1, 3):  # stopped by Ctrl-C (exit 130): after its first checkpoint, then before any
+            if len(calls) == 1:
+                (run / "checkpoints").mkdir(parents=True)
+                (run / "checkpoints" / "checkpoint").write_text("")
+            raise SystemExit("gantool train failed (exit 130)")
+        return {"step": 10}
+
+    monkeypatch.setattr(qb, "gantool", session)
+    with pytest.raises(SystemExit):
+        qb.train("x", ["dcgan"], tmp_path / "data", 1.0, tmp_path)
+    first = json.loads((tmp_path / "x.partial.json").read_text())
+    assert first["sessions"] == 1 and first["wall_s"] > 0 and run.is_dir()
+    res = qb.train("x", ["dcgan"], tmp_path / "data", 1.0, tmp_path)
+    assert calls[1] == ["train", "--resume", str(run), "--kimg", "1.0", "-q"], calls[1]
+    assert res["bench_sessions"] == 2 and res["bench_wall_s"] > first["wall_s"]
+    assert not (tmp_path / "x.partial.json").exists() and qb.train("x", [], tmp_path, 1.0, tmp_path) == res
+    assert len(calls) == 2  # a finished run is not trained again
+    # stopped before its first checkpoint: the next session starts the run again, from nothing
+    with pytest.raises(SystemExit):
+        qb.train("y", ["dcgan"], tmp_path / "data", 1.0, tmp_path)
+    run = tmp_path / "y"
+    run.mkdir()
+    (run / "stale").write_text("")
+    res = qb.train("y", ["dcgan"], tmp_path / "data", 1.0, tmp_path)
+    assert calls[3][:2] == ["train", "dcgan"] and "--resume" not in calls[3] and not (run / "stale").exists()
+    assert res["bench_sessions"] == 1  # the lost session's time is not the run's
