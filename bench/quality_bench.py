@@ -10,9 +10,11 @@ Run: .venv/bin/python bench/quality_bench.py [--kimg 192] [--kimg-of stylegan2=1
 Writes docs/bench/quality.json (bench/record.py). Runs are kept under --work, and a finished run
 (its train JSON present) is not trained again, so an interrupted bench picks up where it stopped.
 An unfinished run with a checkpoint resumes from it (`gantool train --resume`: bit-identical to an
-uninterrupted run), so a long run can be spread over sessions: stop it with Ctrl-C (SIGINT to the
-`gantool train` process saves a checkpoint), run the same command again later. Its train_wall_s and
-train_cpu_s then add up every session's time (`train_sessions` counts them).
+uninterrupted run), so a long run can be spread over sessions: stop it with SIGINT to the `gantool
+train` process (it saves a checkpoint and exits 130; a Ctrl-C in the terminal also ends this script,
+which may end gantool before that save: the run then resumes from its last periodic checkpoint) and
+run the same command again later. Its train_wall_s and train_cpu_s add up the sessions' time
+(`train_sessions` counts them; a session whose bench process was killed outright is not timed).
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def train(name: str, targs: list[str], data: Path, kimg: float, work: Path, extr
     if done.is_file():
         return json.loads(done.read_text())
     spent = {"wall_s": 0.0, "cpu_s": 0.0, "sessions": 0}
-    if partial.is_file() and (run / "checkpoints" / "checkpoint").is_file():
-        spent = json.loads(partial.read_text())
+    if (run / "checkpoints" / "checkpoint").is_file():  # stopped part-way: resume from its newest checkpoint
+        spent = json.loads(partial.read_text()) if partial.is_file() else spent
         args = ["--resume", run, "--kimg", kimg, "-q"]
     else:  # never started, or stopped before its first checkpoint: start again
         shutil.rmtree(run, ignore_errors=True)
