@@ -17,6 +17,7 @@ BENCHES = {
     "prep": "prep_bench.py",
     "train": "train_bench.py",
     "variants": "variants_bench.py",
+    "kernels": "kernels_bench.py",
     "quality": "quality_bench.py",
     "msssim": "msssim_bench.py",
     "eval": "eval_bench.py",
