@@ -12,10 +12,14 @@ Configurations, each run in a fresh process of its own in every round (order rot
                batch 32 (the growth plan's batch at 32 px)
   dcgan-64     dcgan 64 px, 3 channels, batch 64: the reference network of bench/train_bench.py
   stylegan2    stylegan2 at 32 px, 3 channels, its defaults (batch 32); its recipe adds lazy R1 every
-               16 steps and path length every 4: warm-up covers steps 0-4 (all three compiled kinds
-               of step), the timed steps are whole 16-step cycles, so the rate includes the lazy terms.
+               16 steps and path length every 4 (each a tf.cond inside the one compiled step): the
+               timed steps are whole 16-step cycles, so the rate includes the lazy terms.
+  gan-xla, dcgan-mnist-xla
+               gan and dcgan-mnist with --xla (XLA compiles the step): the one lever that pays for
+               a small step (kernels_bench.py measures it on dcgan-64, where it does not).
 A variant's settings are its own defaults (the variant's ModelSpec defaults over TrainConfig's).
-Timed: the step `gantool train` runs (build_state + make_steps, XLA off) on one fixed uint8 batch:
+Timed: the step `gantool train` runs (build_state + make_steps, XLA off unless the configuration
+says --xla) on one fixed uint8 batch:
 --warmup calls (tracing), then calls until --seconds have passed (a whole number of cycles, at
 least one), the clock stopped after the last loss is on the host. Data loading is not included.
 
@@ -27,7 +31,7 @@ only those that reach the step's outputs or side effects: the tape also writes g
 uses (D's filter gradients in the G update, the input gradient of D's first layer in the D update),
 which Grappler prunes before running. GFLOP/s and % of ceiling use the live count. For stylegan2
 the count is averaged over a 16-step cycle (1 step with R1 and path length, 3 with path length only,
-12 plain).
+12 plain), each set counted on a step traced with exactly those terms (see step_flops).
 
 Threads: every process gets all usable cores (os.sched_getaffinity) via OMP_NUM_THREADS and
 TF_NUM_INTRAOP_THREADS.
@@ -62,6 +66,8 @@ VARIANTS = {
               "fade_kimg": 1.0, "stable_kimg": 1.0},
     "dcgan-64": {"variant": "dcgan", "size": 64, "channels": 3},
     "stylegan2": {"variant": "stylegan2", "size": 32, "channels": 3, "cycle": 16, "warmup": 5},
+    "gan-xla": {"variant": "gan", "size": 28, "channels": 1, "xla": True},
+    "dcgan-mnist-xla": {"variant": "dcgan", "size": 28, "channels": 1, "preset": "mnist", "xla": True},
 }
 CONFIGS = ["ceiling", *VARIANTS]
 QUICK = {"rounds": 1, "seconds": 0.3, "warmup": 1, "matmul_sizes": "256,512", "matmul_seconds": 0.3}
@@ -76,7 +82,7 @@ def train_config(name: str, quick: bool):
     settings = {k: v for k, v in VARIANTS[name].items() if k not in ("cycle", "warmup")}
     kw = {**SPECS.get(settings["variant"]).defaults, **settings}
     if quick:
-        kw.update(QUICK_CFG, size=QUICK_SIZE.get(name, QUICK_CFG["size"]))
+        kw.update(QUICK_CFG, size=QUICK_SIZE.get(name.removesuffix("-xla"), QUICK_CFG["size"]))
     return TrainConfig(data="-", run_dir="-", dataset_name="bench", steps=1000, **kw).validate()
 
 
@@ -137,17 +143,34 @@ def graph_flops(fn, real) -> dict:
 
 
 def step_flops(state, real, recipe_cycle: int) -> dict:
-    """FLOPs of the step; for a recipe with lazy terms, the mean over one cycle of its due sets."""
+    """FLOPs of the step; for a recipe with lazy terms, the mean over one cycle of its due sets.
+
+    The step `gantool train` runs holds each lazy term in a tf.cond on the step counter (both
+    branches in one graph; the profiler does not look inside them), so each due set is counted on
+    a step traced with its terms written in or left out (CountingStep.lazy), then averaged with
+    the number of steps of the cycle it applies to."""
     from gantool.tfquiet import import_tf
     from gantool.train.step import Step
 
     tf = import_tf()
-    dues = [state.recipe.due(i) for i in range(recipe_cycle)] if state.recipe is not None else [frozenset()]
+
+    class CountingStep(Step):
+        due = frozenset()
+
+        def lazy(self, every, due_fn, else_fn):
+            return due_fn() if every in self.due else else_fn()
+
+    recipe = state.recipe
+    intervals = (recipe.r1_interval, recipe.pl_interval) if recipe is not None else ()
+    dues = [frozenset(e for e in intervals if i % e == 0) for i in range(recipe_cycle)] if intervals else [frozenset()]
+    names = {recipe.r1_interval: "r1", recipe.pl_interval: "pl"} if recipe is not None else {}
     counts = {}
     for due in sorted(set(dues), key=sorted):
-        step = Step(state, None, None, None, False, 1, None)
-        fn = tf.function(lambda b, a, s=step, d=due: s.train_step(b, a, d), reduce_retracing=True, autograph=False)
-        counts[",".join(sorted(due)) or "plain"] = {"steps_per_cycle": dues.count(due), **graph_flops(fn, real)}
+        step = CountingStep(state, None, None, None, False, 1, None)
+        step.due = due
+        fn = tf.function(lambda b, a, s=step: s.train_step(b, a), reduce_retracing=True, autograph=False)
+        counts[",".join(sorted(names[e] for e in due)) or "plain"] = {"steps_per_cycle": dues.count(due),
+                                                                      **graph_flops(fn, real)}
     mean = lambda k: sum(c[k] * c["steps_per_cycle"] for c in counts.values()) / len(dues)  # noqa: E731
     return {"gflop_graph": mean("gflop_graph"), "gflop_live": mean("gflop_live"), "by_due": counts}
 
