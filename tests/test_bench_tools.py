@@ -1,5 +1,7 @@
-"""bench/kernels_bench.py reads oneDNN's verbose lines right: only the timed steps' primitives,
-per kind and propagation, with a convolution's arithmetic from its problem string."""
+"""The benchmark scripts' own logic: bench/kernels_bench.py reads oneDNN's verbose lines right
+(only the timed steps' primitives, per kind and propagation, a convolution's arithmetic from its
+problem string); bench/variants_bench.py counts the FLOPs of the step `gantool train` traces (it
+once broke silently when the step changed)."""
 
 import sys
 from pathlib import Path
@@ -46,3 +48,23 @@ def test_only_the_timed_steps_primitives_are_counted_and_grouped_by_kind():
     assert kinds[("convolution", "backward_weights")]["ms_per_step"] == 10.0
     assert kinds[("reorder", "")]["ms_per_step"] == 0.75 and kinds[("reorder", "")]["gflop_per_s"] is None
     assert [k["kind"] for k in by_kind(rows, 2)][0] == "convolution"  # sorted by time, largest first
+
+
+def test_variants_bench_counts_the_flops_of_the_step_gantool_trains():
+    import numpy as np
+
+    from gantool.config import TrainConfig
+    from gantool.tfquiet import import_tf
+    from gantool.train.state import build_state
+    from variants_bench import step_flops
+
+    tf = import_tf()
+    cfg = TrainConfig(variant="dcgan", data="-", run_dir="-", dataset_name="t", size=16, channels=1, steps=10,
+                      batch=4, filters=4, max_filters=16, z_dim=8).validate()
+    real = tf.constant(np.zeros((4, 16, 16, 1), np.uint8))
+    f = step_flops(build_state(cfg), real, 1)
+    assert list(f["by_due"]) == ["plain"] and f["by_due"]["plain"]["steps_per_cycle"] == 1
+    # the tape also writes gradients nobody uses (D's filter gradients in the G update): pruned, not counted
+    assert 0 < f["gflop_live"] < f["gflop_graph"]
+    by_type = f["by_due"]["plain"]["gflop_by_type"]
+    assert by_type["Conv2D"] > 0 and by_type["Conv2DBackpropFilter"] > 0 and by_type["Conv2DBackpropInput"] > 0
