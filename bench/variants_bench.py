@@ -15,8 +15,8 @@ Configurations, each run in a fresh process of its own in every round (order rot
                16 steps and path length every 4 (each a tf.cond inside the one compiled step): the
                timed steps are whole 16-step cycles, so the rate includes the lazy terms.
   gan-xla, dcgan-mnist-xla
-               gan and dcgan-mnist with --xla (XLA compiles the step): the one lever that pays for
-               a small step (kernels_bench.py measures it on dcgan-64, where it does not).
+               gan and dcgan-mnist with --xla (XLA compiles the step): whether it helps a small
+               step (kernels_bench.py measures it on dcgan-64, where it is slower).
 A variant's settings are its own defaults (the variant's ModelSpec defaults over TrainConfig's).
 Timed: the step `gantool train` runs (build_state + make_steps, XLA off unless the configuration
 says --xla) on one fixed uint8 batch:
