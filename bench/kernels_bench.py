@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from train_bench import last_json, run, spread, thread_env  # noqa: E402
+from train_bench import last_json, network_args, run, spread, thread_env  # noqa: E402
 
 LEVERS = {
     "default": {},
@@ -215,10 +215,7 @@ def print_table(a, s: dict) -> None:
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--filters", type=int, default=64)
-    ap.add_argument("--z-dim", type=int, default=100)
+    network_args(ap)
     ap.add_argument("--steps", type=int, default=8, help="timed steps per process")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing)")
     ap.add_argument("--rounds", type=int, default=3)

@@ -300,12 +300,17 @@ def print_table(a, summary: dict) -> None:
         print("WARNING: parameter counts differ between contenders; the comparison is not like for like")
 
 
-def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def network_args(ap: argparse.ArgumentParser) -> None:
+    """The reference DCGAN's shape options (also bench/kernels_bench.py's)."""
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--z-dim", type=int, default=100)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    network_args(ap)
     ap.add_argument("--steps", type=int, default=20, help="timed steps per contender and round")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compilation)")
     ap.add_argument("--gen-steps", type=int, default=20)
