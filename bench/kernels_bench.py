@@ -61,19 +61,13 @@ QUICK = {"size": 16, "filters": 8, "batch": 8, "steps": 2, "warmup": 1, "rounds"
 # ---- the child process: the bare step under one configuration
 
 def joint_d_batch() -> None:
-    """Make the step score real and fake in one D call (spec joint_d_batch), for `joint-d`."""
+    """Make the step score real and fake in one D call (the spec's joint_d_batch), for `joint-d`."""
+    import dataclasses
+
     import gantool.train.step as step_mod
 
     spec_of = step_mod.spec_of
-
-    class Joint:
-        def __init__(self, spec):
-            self.spec = spec
-
-        def __getattr__(self, name):
-            return True if name == "joint_d_batch" else getattr(self.spec, name)
-
-    step_mod.spec_of = lambda cfg: Joint(spec_of(cfg))
+    step_mod.spec_of = lambda cfg: dataclasses.replace(spec_of(cfg), joint_d_batch=True)
 
 
 def child(lever: str, size: int, batch: int, filters: int, z_dim: int, steps: int, warmup: int) -> dict:
