@@ -100,7 +100,9 @@ def _keras_net(weights: Path | None, seed: int = 0) -> FeatureNet:
         except Exception as e:  # noqa: BLE001
             raise UsageError(f"--inception: cannot load {weights} into Keras InceptionV3 (no top): {type(e).__name__}") from None
 
-    @tf.function(reduce_retracing=True, autograph=False)
+    # one trace for every batch and image size (the resize makes the rest static): a caller that
+    # extracts with two batch sizes, or at two image sizes, pays InceptionV3's trace once
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], autograph=False)
     def fn(x):
         x = tf.image.resize(x, (299, 299), method="bilinear")
         return net(x / 127.5 - 1.0, training=False)

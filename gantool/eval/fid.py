@@ -30,7 +30,30 @@ def frechet(mu1, s1, mu2, s2) -> float:
 
 
 def fid(real_feats: np.ndarray, fake_feats: np.ndarray) -> float:
-    return frechet(*stats(real_feats), *stats(fake_feats))
+    """FID of two feature sets. With few samples (n1 * n2 below (n1 + n2) * d) it is computed in the
+    samples' space, exactly (frechet_of_samples); otherwise from the d x d covariances (frechet)."""
+    a, b = np.asarray(real_feats, np.float64), np.asarray(fake_feats, np.float64)
+    n1, n2, d = len(a), len(b), a.shape[1]
+    if min(n1, n2) >= 2 and n1 * n2 < (n1 + n2) * d:
+        return frechet_of_samples(a, b)
+    return frechet(*stats(a), *stats(b))
+
+
+def frechet_of_samples(a: np.ndarray, b: np.ndarray) -> float:
+    """frechet(*stats(a), *stats(b)) without a d x d matrix: with A, B the centred rows scaled by
+    1/sqrt(n - 1), S1 = A'A and S2 = B'B; the non-zero eigenvalues of S1 S2 = A'A B'B are those of
+    (B A')(B A')' (n2 x n2) or (B A')'(B A') (n1 x n1), so tr((S1 S2)^(1/2)) is the sum of their
+    square roots, tr(S1) = |A|^2 and tr(S2) = |B|^2. 2,048-d features of a few hundred images:
+    milliseconds instead of the two 2048 x 2048 eigendecompositions (about 2 s on 2 cores)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu1, mu2 = a.mean(axis=0), b.mean(axis=0)
+    A = (a - mu1) / np.sqrt(len(a) - 1)
+    B = (b - mu2) / np.sqrt(len(b) - 1)
+    g = B @ A.T
+    m = g @ g.T if len(b) <= len(a) else g.T @ g
+    tr_sqrt = float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
+    diff = mu1 - mu2
+    return float(diff @ diff + (A * A).sum() + (B * B).sum() - 2.0 * tr_sqrt)
 
 
 def _compute(x, cfg) -> dict:
