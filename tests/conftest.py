@@ -230,3 +230,19 @@ def face_prep(photo_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("faceprep") / "faces_64"
     res = run_cli("prep", root, "--size", 64, "--out", out, "--workers", 1, "--min-face", 20, "--json")
     return res, out, exp
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_what_outlives_the_module():
+    """After each module: collect, then move every object still alive (imports, session fixtures,
+    whatever TensorFlow and Keras keep) out of the garbage collector's reach (gc.freeze). A worker's
+    heap only grows over a session, and each automatic full collection walked all of it (~0.3 s
+    each, 8.8 s of 112 s in five training-heavy modules, measured with gc.callbacks); after the
+    freeze they walk what the current module made (3.9 s). Frozen objects are still freed by
+    reference counting; a cycle among them is never collected (the same five modules' peak memory:
+    1.68 GB with the freeze, 1.73 GB without)."""
+    yield
+    import gc
+
+    gc.collect()
+    gc.freeze()
