@@ -64,14 +64,18 @@ def test_help_imports_only_the_command_it_shows():
 def test_tf_loads_without_scikit_learn_or_matplotlib_and_exit_now_skips_only_the_teardown(tmp_path):
     """gantool.tfquiet keeps scikit-learn (and scipy.stats) and matplotlib (pyplot) out of
     TensorFlow's import (docs/bench/firststep.json: what each cost); both still import afterwards
-    (losses.png is drawn). Once TensorFlow is loaded the CLI ends with os._exit; what a normal exit
-    does first must still happen: non-daemon threads finish, atexit handlers run, buffered output
-    is written."""
-    code = ("import atexit, sys, threading, time\n"
+    (losses.png is drawn). It pauses the garbage collector for the import and freezes what the
+    import made; the collector is on again afterwards. Once TensorFlow is loaded the CLI ends
+    with os._exit; what a normal exit does first must still happen: non-daemon threads finish,
+    atexit handlers run, buffered output is written."""
+    code = ("import atexit, gc, sys, threading, time\n"
             "from pathlib import Path\n"
             "from gantool.tfquiet import import_tf\n"
             "from gantool.cli import exit_now\n"
+            "frozen, runs = gc.get_freeze_count(), sum(s['collections'] for s in gc.get_stats())\n"
             "import_tf()\n"
+            "assert gc.isenabled() and sum(s['collections'] for s in gc.get_stats()) == runs, 'collected while importing'\n"
+            "assert gc.get_freeze_count() - frozen > 100_000, gc.get_freeze_count()\n"
             "import keras\n"
             "assert 'keras.src.wrappers' in sys.modules and 'scipy.stats' not in sys.modules\n"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'sklearn'], 'sklearn imported'\n"
