@@ -1,5 +1,6 @@
 """Real MTCNN on real photos (scikit-image's astronaut placed at known scales, rotations and
-positions), through the installed `gantool` entry point."""
+positions), through the installed `gantool` entry point (the shared prep, the workers, kills and
+Ctrl-C) or `gantool.cli.main` in this process (the --align and --min-face runs)."""
 
 import signal
 import subprocess
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import GANTOOL, run_cli
+from conftest import GANTOOL, run_cli, run_in_process
 from photos import ASTRONAUT_BOX, ASTRONAUT_LANDMARKS, build_many, transform, write_face_photo
 
 from gantool.data.shards import open_dataset
@@ -112,8 +113,8 @@ def test_align_levels_the_eyes_and_faces_all(tmp_path, photo_folder):
     src.mkdir()
     for name in ("c_rotated.jpg", "o_two.jpg"):
         (src / name).write_bytes((root / name).read_bytes())
-    r = run_cli("prep", src, "--size", 64, "--out", tmp_path / "out", "--align", "--faces", "all",
-                "--min-face", 20, "--workers", 1, "--json", "-q")
+    r = run_in_process("prep", src, "--size", 64, "--out", tmp_path / "out", "--align", "--faces", "all",
+                       "--min-face", 20, "--workers", 1, "--json", "-q")
     assert r.rc == 0, r
     assert r.json["count"] == 3  # one face + two faces
     ds = open_dataset(tmp_path / "out")
@@ -137,7 +138,7 @@ def test_min_face_filters_and_nothing_packed_exits_1(tmp_path):
     src = tmp_path / "one"
     src.mkdir()
     write_face_photo(src / "face.jpg", 0.5, 0, (400, 500), (250, 200))  # face ~42 px wide
-    r = run_cli("prep", src, "--size", 32, "--out", tmp_path / "out", "--min-face", 200, "--workers", 1, "-q")
+    r = run_in_process("prep", src, "--size", 32, "--out", tmp_path / "out", "--min-face", 200, "--workers", 1, "-q")
     assert r.rc == 1, r
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "nothing was packed" in lines[0] and "no_face 1" in lines[0]

@@ -93,7 +93,7 @@ def test_run_folder_holds_everything(ws):
     g = keras.models.load_model(ck / "generator_ema.keras", safe_mode=True, compile=False)
     assert tuple(g.output_shape[1:]) == (16, 16, 1)
     # resume of a finished run with more steps continues from 40
-    res = run_cli("train", "--resume", run, "--steps", 45, "--json", cwd=ws)
+    res = run_in_process("train", "--resume", run, "--steps", 45, "--json", cwd=ws)  # (the entry point: above)
     assert res.rc == 0 and res.json["start_step"] == 40 and res.json["step"] == 45, res
     res = run_cli("train", "--resume", run, "--batch", 16, cwd=ws)
     assert res.rc == 2 and "--batch cannot change" in res.stderr

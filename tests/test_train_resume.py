@@ -89,6 +89,6 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130_then_resumes(ws):
     state = json.loads((run / "checkpoints/state.json").read_text())
     stopped = state["step"]
     assert 10 <= stopped < 100000 and (run / f"checkpoints/ckpt-{stopped}.index").exists()
-    res = run_cli("train", "--resume", run, "--steps", stopped + 5, "--json", cwd=ws)
+    res = run_in_process("train", "--resume", run, "--steps", stopped + 5, "--json", cwd=ws)
     assert res.rc == 0 and res.json["start_step"] == stopped and res.json["step"] == stopped + 5, res
     assert os.path.exists(run / "losses.png")
