@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import math
 
+from gantool.train.draws import batch_rows
+
 BGC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
        "brightness", "contrast", "lumaflip", "hue", "saturation")
 GEOMETRIC = BGC[:7]
@@ -65,7 +67,7 @@ def augment(x, p, draws, ops=BGC):
     if unknown:
         raise ValueError(f"unknown ADA transform(s) {sorted(unknown)}; known: {', '.join(BGC)}")
     p = tf.cast(p, tf.float32)
-    n = tf.shape(x)[0]
+    n = batch_rows(x)
     h, w, c = x.shape[1], x.shape[2], x.shape[3]
     geo = geometry(n, h, w, p, draws, ops)
     if any(o in ops for o in GEOMETRIC):

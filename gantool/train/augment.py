@@ -10,6 +10,8 @@ transforms are part of the checkpointed RNG stream.
 
 from __future__ import annotations
 
+from gantool.train.draws import batch_rows
+
 
 def augment(x, policy: str, rng):
     import tensorflow as tf  # noqa: PLC0415
@@ -27,13 +29,13 @@ def augment(x, policy: str, rng):
 
 
 def _flip(tf, x, rng):
-    n = tf.shape(x)[0]
+    n = batch_rows(x)
     mask = rng.uniform([n, 1, 1, 1]) < 0.5
     return tf.where(mask, tf.reverse(x, axis=[2]), x)
 
 
 def _translate(tf, x, rng, ratio: float = 0.125):
-    n, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
+    n, h, w = batch_rows(x), x.shape[1], x.shape[2]
     ph, pw = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
     dy = rng.uniform([n], 0, 2 * ph + 1, dtype=tf.int32)  # offset into the padded image, 0..2p
     dx = rng.uniform([n], 0, 2 * pw + 1, dtype=tf.int32)
@@ -45,7 +47,7 @@ def _translate(tf, x, rng, ratio: float = 0.125):
 
 
 def _color(tf, x, rng):
-    n = tf.shape(x)[0]
+    n = batch_rows(x)
     x = x + (rng.uniform([n, 1, 1, 1]) - 0.5)
     if x.shape[-1] == 3:
         mean = tf.reduce_mean(x, axis=3, keepdims=True)

@@ -27,11 +27,15 @@ class Draws:
         return seed
 
     def _full(self, shape):
+        if isinstance(shape, (list, tuple)) and all(isinstance(d, int) for d in shape):
+            return [self.total, *shape[1:]], shape[0]  # static: no shape ops in the graph
         tf = self.tf
         shape = tf.convert_to_tensor(shape, tf.int32)
         return tf.concat([[self.total], shape[1:]], 0), shape[0]
 
     def _rows(self, x, n):
+        if isinstance(self.offset, int) and self.offset == 0 and isinstance(n, int) and n == self.total:
+            return x  # one device, one micro-batch: the slice is the whole draw
         return x[self.offset:self.offset + n]
 
     def normal(self, shape):
@@ -50,3 +54,10 @@ def step_key(seed: int, step, tag: int):
     tf = import_tf()
     base = tf.constant([int(seed), 0x5EED], tf.int64)
     return tf.random.experimental.stateless_fold_in(tf.random.experimental.stateless_fold_in(base, step), tag)
+
+
+def batch_rows(x):
+    """x's first dimension: a Python int when the traced shape knows it (a step's batch always
+    does), so that draws of that many rows need no shape ops; else a scalar tensor."""
+    n = x.shape[0]
+    return n if n is not None else import_tf().shape(x)[0]

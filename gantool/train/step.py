@@ -267,6 +267,8 @@ class Step:
     # ---- the order: per replica, then the global step
     def replica_offset(self, real):
         ctx = self.tf.distribute.get_replica_context()
+        if ctx.num_replicas_in_sync == 1:
+            return 0  # a Python 0: one device's draws are not sliced (gantool.train.draws)
         return self.tf.cast(ctx.replica_id_in_sync_group, self.tf.int32) * real.shape[0]
 
     def replica_train(self, batch, alpha, kd, kg):
