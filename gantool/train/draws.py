@@ -54,10 +54,3 @@ def step_key(seed: int, step, tag: int):
     tf = import_tf()
     base = tf.constant([int(seed), 0x5EED], tf.int64)
     return tf.random.experimental.stateless_fold_in(tf.random.experimental.stateless_fold_in(base, step), tag)
-
-
-def batch_rows(x):
-    """x's first dimension: a Python int when the traced shape knows it (a step's batch always
-    does), so that draws of that many rows need no shape ops; else a scalar tensor."""
-    n = x.shape[0]
-    return n if n is not None else import_tf().shape(x)[0]
