@@ -94,16 +94,16 @@ def run_in_process(*args, cwd=None, env=None) -> CliResult:
 
 
 # The modules that take longest, longest first (seconds of test time summed per module, from
-# `pytest --durations=0` over the whole suite, 2026-11-28; test_scale.py 149 s ... test_cli.py 13 s).
-# `make test` hands whole files to two workers (--dist loadfile) in collection order
+# `pytest --durations=0` over the whole suite, 2026-12-07: test_stylegan2_train.py 141 s ...
+# test_eval_features.py 5 s). `make test` hands whole files to two workers (--dist loadfile) in collection order
 # (--no-loadscope-reorder; xdist's own order is by number of tests, which sent the one-test
 # 100-second modules last and left a worker idle at the end). A stale list only costs balance.
 LONGEST_FIRST = [
-    "test_scale.py", "reliability/test_train_faults.py", "test_pggan.py", "test_train_cli.py", "test_models.py",
-    "test_examples.py", "test_stylegan2_learns.py", "test_prep_faces.py", "test_stylegan2_train.py",
-    "test_eval_cli.py", "test_reuse_fake.py", "test_sample_styles.py", "test_train_resume.py", "test_train_ada.py",
-    "test_sample.py", "test_eval_features.py", "test_export.py", "reliability/test_bad_input.py",
-    "test_legacy_run.py", "test_stylegan2.py", "reliability/test_hostile_prep.py", "test_cli.py",
+    "test_stylegan2_train.py", "test_scale.py", "test_prep_faces.py", "reliability/test_train_faults.py",
+    "test_examples.py", "test_pggan.py", "test_train_cli.py", "test_models.py", "test_train_resume.py",
+    "test_eval_cli.py", "test_stylegan2_learns.py", "test_reuse_fake.py", "test_train_ada.py", "test_sample_styles.py",
+    "test_sample.py", "reliability/test_bad_input.py", "test_export.py", "test_cli.py", "reliability/test_hostile_prep.py",
+    "test_digit_judge.py", "test_prep_digits.py", "test_legacy_run.py", "test_eval_features.py",
 ]
 
 
