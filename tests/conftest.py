@@ -95,9 +95,10 @@ def run_in_process(*args, cwd=None, env=None) -> CliResult:
 
 # The modules that take longest, longest first (seconds of test time summed per module, from
 # `pytest --durations=0` over the whole suite, 2026-12-07: test_stylegan2_train.py 141 s ...
-# test_eval_features.py 5 s). `make test` hands whole files to two workers (--dist loadfile) in collection order
-# (--no-loadscope-reorder; xdist's own order is by number of tests, which sent the one-test
-# 100-second modules last and left a worker idle at the end). A stale list only costs balance.
+# test_eval_features.py 5 s). `make test` hands whole files to two workers (--dist loadfile) in
+# collection order (--no-loadscope-reorder; xdist's own order is by number of tests, which sent
+# the one-test 100-second modules last and left a worker idle at the end). A stale list only
+# costs balance.
 LONGEST_FIRST = [
     "test_stylegan2_train.py", "test_scale.py", "test_prep_faces.py", "reliability/test_train_faults.py",
     "test_examples.py", "test_pggan.py", "test_train_cli.py", "test_models.py", "test_train_resume.py",

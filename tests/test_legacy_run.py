@@ -16,8 +16,8 @@ RUN = "runs/00000-dcgan-digits_16"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())
 # The kernels the fixture was recorded with (make_legacy_run.sh): oneDNN and OpenBLAS pick their
 # kernels by CPU, and on an AVX-512 machine the resumed losses differ from an AVX2 machine's in
-# the last bits (seen: the D scores' 6th significant digit, pfd8's 13th). Capping both at AVX2 gives the recorded
-# bits on either kind; on an AVX2 machine the caps change nothing.
+# the last bits (seen: the D scores' 6th significant digit, pfd8's 13th). Capping both at AVX2
+# gives the recorded bits on either kind; on an AVX2 machine the caps change nothing.
 RECORDED_KERNELS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
 # the sample commands make_legacy_run.sh recorded, by output name
 SAMPLES = {
