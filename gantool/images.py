@@ -20,6 +20,17 @@ def to_float(x):
     return tf.cast(x, tf.float32) / 127.5 - 1.0
 
 
+def batch_rows(x):
+    """A batch tensor's first dimension: a Python int when the traced shape knows it (a training
+    step's batch always does), so that random draws of that many rows put no shape ops into the
+    graph (gantool.train.draws); else a scalar tensor."""
+    if x.shape[0] is not None:
+        return x.shape[0]
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.shape(x)[0]
+
+
 def to_uint8(x) -> np.ndarray:
     """float [-1, 1] (numpy or tensor) -> uint8 [0, 255], rounded, clipped (NaN -> 128)."""
     arr = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0)

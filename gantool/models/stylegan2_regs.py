@@ -18,6 +18,7 @@ Randomness comes from `draws` (gantool.train.draws.Draws interface).
 
 from __future__ import annotations
 
+from gantool.images import batch_rows
 from gantool.models.stylegan2 import mix_styles
 
 R1_INTERVAL, PL_INTERVAL = 16, 4
@@ -82,8 +83,8 @@ def mixed_ws(mapping, z, num_ws: int, draws, prob: float = STYLE_MIXING, trainin
     U{1, ..., num_ws - 1} with probability `prob` (no switch otherwise)."""
     import tensorflow as tf  # noqa: PLC0415
 
-    n = tf.shape(z)[0]
-    z2 = draws.normal(tf.shape(z))
+    n = batch_rows(z)
+    z2 = draws.normal_like(z)
     u = draws.uniform([n], 0.0, 1.0)
     cut = 1.0 + tf.floor(draws.uniform([n], 0.0, 1.0) * (num_ws - 1))
     cut = tf.where(u < prob, tf.minimum(cut, num_ws - 1.0), float(num_ws))
@@ -102,7 +103,7 @@ def path_length(synthesis, ws, draws, pl_mean, decay: float = PL_DECAY):
     with tf.GradientTape() as tape:
         tape.watch(ws)
         img = synthesis(ws, training=True)
-        y = draws.normal(tf.shape(img)) / tf.sqrt(tf.cast(img.shape[1] * img.shape[2], img.dtype))
+        y = draws.normal_like(img) / tf.sqrt(tf.cast(img.shape[1] * img.shape[2], img.dtype))
         out = tf.reduce_sum(img * y)
     g = tf.cast(tape.gradient(out, ws), tf.float32)  # ws are float16/bfloat16 under --precision mixed_*
     lengths = tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(g), axis=2), axis=1))

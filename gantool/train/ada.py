@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 
-from gantool.train.augment import batch_rows
+from gantool.images import batch_rows
 
 BGC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
        "brightness", "contrast", "lumaflip", "hue", "saturation")

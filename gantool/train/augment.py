@@ -10,16 +10,7 @@ transforms are part of the checkpointed RNG stream.
 
 from __future__ import annotations
 
-
-def batch_rows(x):
-    """x's first dimension: a Python int when the traced shape knows it (a step's batch always
-    does), so that draws of that many rows need no shape ops (gantool.train.draws); else a
-    scalar tensor."""
-    if x.shape[0] is not None:
-        return x.shape[0]
-    import tensorflow as tf  # noqa: PLC0415
-
-    return tf.shape(x)[0]
+from gantool.images import batch_rows
 
 
 def augment(x, policy: str, rng):

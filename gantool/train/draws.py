@@ -38,6 +38,10 @@ class Draws:
             return x  # one device, one micro-batch: the slice is the whole draw
         return x[self.offset:self.offset + n]
 
+    def normal_like(self, x):
+        """normal() of x's shape, as Python ints when the trace knows it."""
+        return self.normal(x.shape.as_list() if x.shape.is_fully_defined() else self.tf.shape(x))
+
     def normal(self, shape):
         full, n = self._full(shape)
         return self._rows(self.tf.random.stateless_normal(full, self._seed()), n)

@@ -145,7 +145,7 @@ class Step:
         elif cfg.augment:
             x = augment(x, cfg.augment, draws)
         if cfg.instance_noise > 0:
-            x = x + self.anneal(cfg.instance_noise) * draws.normal(self.tf.shape(x))
+            x = x + self.anneal(cfg.instance_noise) * draws.normal_like(x)
         return x
 
     def d_scores(self, r, f, alpha):
