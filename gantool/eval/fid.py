@@ -32,11 +32,10 @@ def frechet(mu1, s1, mu2, s2) -> float:
 def fid(real_feats: np.ndarray, fake_feats: np.ndarray) -> float:
     """FID of two feature sets. With few samples (n1 * n2 below (n1 + n2) * d) it is computed in the
     samples' space, exactly (frechet_of_samples); otherwise from the d x d covariances (frechet)."""
-    a, b = np.asarray(real_feats, np.float64), np.asarray(fake_feats, np.float64)
-    n1, n2, d = len(a), len(b), a.shape[1]
+    (n1, d), n2 = np.shape(real_feats), len(fake_feats)
     if min(n1, n2) >= 2 and n1 * n2 < (n1 + n2) * d:
-        return frechet_of_samples(a, b)
-    return frechet(*stats(a), *stats(b))
+        return frechet_of_samples(real_feats, fake_feats)
+    return frechet(*stats(real_feats), *stats(fake_feats))
 
 
 def frechet_of_samples(a: np.ndarray, b: np.ndarray) -> float:
