@@ -20,20 +20,38 @@ def checkpoint_tensors(prefix, save_counter: bool = True) -> dict:
 
 
 def assert_same_training_state(a: dict, b: dict) -> None:
-    """Two checkpoints' tensors (checkpoint_tensors) hold the same training state: every weight
-    (G, D, the EMA copy), the step and the data position bit-identical; the Adam moments
-    (`opt_g/`, `opt_d/`) equal to float32 rounding.
-
-    Why the moments get a tolerance (docs/reliability.md): in one CI run the pggan fade test
-    failed on at most six Adam moments of G (one of them of the 8 px toRGB layer, unused after
-    its fade) and on no weight: a summation order inside TensorFlow's CPU kernels that varied
-    between two processes. A moment the checkpoint lost would move the weights far beyond that."""
+    """Two checkpoints' tensors (checkpoint_tensors) hold the same training state, bit for bit:
+    every weight (G, D, the EMA copy), the Adam moments, the step and the data position."""
     import numpy as np
 
     assert a.keys() == b.keys() and len(a) > 10, sorted(set(a) ^ set(b))[:5]
-    moments = {n for n in a if n.startswith(("opt_g/", "opt_d/"))}
-    weights = [n for n in a if n not in moments and not np.array_equal(a[n], b[n])]
-    assert not weights, f"{len(weights)} weights differ: {sorted(weights)[:5]}"
-    far = {n: float(np.max(np.abs(a[n] - b[n]))) for n in moments
-           if not np.allclose(a[n], b[n], rtol=1e-5, atol=1e-10)}
-    assert not far, f"{len(far)} optimizer variables differ beyond rounding (max abs diff): {sorted(far.items())[:5]}"
+    differ = sorted(n for n in a if not np.array_equal(a[n], b[n]))
+    moments = [n for n in differ if n.startswith(("opt_g/", "opt_d/"))]
+    assert not differ, (f"{len(differ) - len(moments)} weights and {len(moments)} optimizer variables differ: "
+                        f"{differ[:5]}")
+
+
+def same_state_in_one_of_two_tries(attempt) -> None:
+    """`attempt(i)` runs try i's processes (in folders of its own) and returns the checkpoint
+    prefixes of the uninterrupted and the resumed run; their states must be the same bit for bit
+    (assert_same_training_state) in the first try, or else in a second one with fresh processes.
+
+    Why a second try: two uninterrupted runs of one command, in processes of their own, can
+    themselves differ, rarely (docs/reliability.md, "Runs that differ by themselves"). A resume
+    that loses or changes any state fails both tries; the first try's failure is kept as a
+    warning, so it shows in the test report."""
+    import warnings
+
+    failures = []
+    for i in range(2):
+        whole, resumed = attempt(i)
+        try:
+            assert_same_training_state(checkpoint_tensors(whole, save_counter=False),
+                                       checkpoint_tensors(resumed, save_counter=False))
+        except AssertionError as e:
+            failures.append(f"try {i + 1}: {e}")
+            continue
+        if failures:
+            warnings.warn(f"passed in try 2 with fresh processes; {failures[0]}", stacklevel=2)
+        return
+    raise AssertionError("; ".join(failures))
