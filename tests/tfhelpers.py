@@ -27,8 +27,8 @@ def assert_same_training_state(a: dict, b: dict) -> None:
     assert a.keys() == b.keys() and len(a) > 10, sorted(set(a) ^ set(b))[:5]
     differ = sorted(n for n in a if not np.array_equal(a[n], b[n]))
     moments = [n for n in differ if n.startswith(("opt_g/", "opt_d/"))]
-    assert not differ, (f"{len(differ) - len(moments)} weights and {len(moments)} optimizer variables differ: "
-                        f"{differ[:5]}")
+    assert not differ, (f"{len(moments)} optimizer variables and {len(differ) - len(moments)} other tensors "
+                        f"(weights, step, data position) differ: {differ[:5]}")
 
 
 def same_state_in_one_of_two_tries(attempt) -> None:
